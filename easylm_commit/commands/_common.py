@@ -1,0 +1,98 @@
+"""Options shared by the commands that mix (``mix``, ``preview``, ``stats``) and the code
+that turns them into a dictionary, a mixer and a formatter -- one place, so the commands
+cannot drift apart in what ``--alpha`` or ``--demo`` means."""
+
+import contextlib
+import os
+import sys
+import tempfile
+
+from easylm_commit.dictionary import BilingualDictionary
+from easylm_commit.errors import UserError
+from easylm_commit.mixer import SEGMENTERS, CodeMixer
+from easylm_commit.templates import MODES, FieldNames, Formatter
+
+
+def add_mixing_arguments(parser, alpha=0.9):
+    g = parser.add_argument_group("mixing")
+    g.add_argument("--demo", action="store_true",
+                   help="use the embedded English-Hindi demo dictionary and data where none is given "
+                        "(with --text-field: the Hindi demo corpus, mixed into English)")
+    g.add_argument("--dictionary", help="MUSE-format dictionary (one 'source translation' pair a line)")
+    g.add_argument("--reverse-dictionary", action="store_true",
+                   help="use the dictionary target->source (alignment: target-language text into English)")
+    g.add_argument("--drop-identical", action="store_true",
+                   help="drop 'x x' pairs (numbers, names) that MUSE holds many of")
+    g.add_argument("--alpha", type=float, default=alpha, help=f"replacement probability (default {alpha})")
+    g.add_argument("--seed", type=int, default=0, help="mixing seed (default 0)")
+    g.add_argument("--epoch", type=int, default=0,
+                   help="epoch whose mixing to reproduce; 0 matches a training run's first epoch")
+    g.add_argument("--segmenter", choices=sorted(SEGMENTERS), default="default",
+                   help="word segmenter; 'thai' cuts Thai text into words with pythainlp")
+    g.add_argument("--mode", default="commit", help="commit (default) | naive | none")
+    g.add_argument("--template", default="en",
+                   help="prompt template: en (Alpaca), hi, el, th, ta, bn, or a JSON file")
+    g.add_argument("--text-field",
+                   help="mix this field of each record as plain text (an alignment corpus)")
+    g.add_argument("--instruction-field", default="instruction")
+    g.add_argument("--input-field", default="input")
+    g.add_argument("--output-field", default="output")
+    g.add_argument("--strict", action="store_true",
+                   help="stop at the first bad record instead of skipping and counting it")
+
+
+def resolve_demo(args, input_attr="input"):
+    """Fill --dictionary and the input from the embedded demo when --demo is given."""
+    if getattr(args, "demo", False):
+        from easylm_commit import demo
+
+        if not args.dictionary:
+            args.dictionary = demo.DEMO_DICTIONARY
+            if args.text_field:
+                # The demo corpus is Hindi; alignment mixes it into English (Eq. 6).
+                args.reverse_dictionary = True
+        if not getattr(args, input_attr, None):
+            setattr(args, input_attr, demo.DEMO_CORPUS if args.text_field else demo.DEMO_INSTRUCTIONS)
+    if not args.dictionary and not (args.mode == "none" and not args.text_field):
+        raise UserError("--dictionary is required (or --demo for the embedded demo dictionary)")
+    if not getattr(args, input_attr, None):
+        raise UserError(f"--{input_attr.replace('_', '-')} is required (or --demo for the embedded demo data)")
+
+
+def build_mixer(args):
+    if args.mode not in MODES:
+        raise UserError(f"--mode: unknown mode {args.mode!r} (choose from {', '.join(MODES)})")
+    if not 0.0 <= args.alpha <= 1.0:
+        raise UserError(f"--alpha must be in [0, 1], got {args.alpha}")
+    if not args.dictionary:
+        return None
+    dictionary = BilingualDictionary.load(
+        args.dictionary, reverse=args.reverse_dictionary, keep_identical=not args.drop_identical,
+    )
+    return CodeMixer(dictionary, args.alpha, seed=args.seed, segmenter=args.segmenter)
+
+
+def build_formatter(args, mixer):
+    fields = FieldNames(args.instruction_field, args.input_field, args.output_field)
+    return Formatter(mixer, mode=args.mode, template=args.template, fields=fields)
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """Write to a temporary file beside ``path`` and move it into place only on success,
+    so an error never leaves a half-written output. ``-`` or ``None`` is stdout."""
+    if path in (None, "-"):
+        yield sys.stdout
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UserError(f"{path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

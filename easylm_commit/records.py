@@ -1,0 +1,66 @@
+"""Reading instruction records and corpora from local JSON / JSONL files.
+
+A file whose first non-blank character is ``[`` is an Alpaca-style JSON array; anything
+else is JSON Lines (one object per line, blank lines ignored). Errors name the file and
+the line, so a user can open the file at the right place.
+"""
+
+import json
+import os
+
+from easylm_commit.errors import UserError
+
+
+def _open(path):
+    path = os.fspath(path)
+    try:
+        return open(path, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, expected a JSON or JSONL file") from None
+
+
+def is_json_array(path):
+    with _open(path) as f:
+        while True:
+            chunk = f.read(4096)
+            if not chunk:
+                return False
+            stripped = chunk.lstrip()
+            if stripped:
+                return stripped[0] == "["
+
+
+def iter_records(path):
+    """Yield ``(where, record)``; ``where`` reads ``path:line N`` (JSONL) or ``path:record N``
+    (JSON array, 1-based), for messages."""
+    path = os.fspath(path)
+    try:
+        if is_json_array(path):
+            with _open(path) as f:
+                try:
+                    data = json.load(f)
+                except json.JSONDecodeError as e:
+                    raise UserError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
+            if not isinstance(data, list):
+                raise UserError(f"{path}: expected a JSON array of records")
+            for i, record in enumerate(data, 1):
+                yield f"{path}:record {i}", record
+            return
+        with _open(path) as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise UserError(f"{path}:{lineno}: invalid JSON line ({e.msg})") from None
+                yield f"{path}:{lineno}", record
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+def read_records(path):
+    """All records of a file as a list (Alpaca-sized data; corpora should stream)."""
+    return [record for _, record in iter_records(path)]

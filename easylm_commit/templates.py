@@ -1,0 +1,248 @@
+"""Instruction formatting (Eq. 1 and 5): prompt = p(T, I, X), response = Y.
+
+Modes (the paper's Table 4):
+
+- ``commit`` -- p(T, I^c, X^c); Y^c. The template T is never mixed: the model keeps the
+  English instruction-following format it knows, while instruction, input and response
+  carry target-language words.
+- ``naive``  -- p(T^c, I^c, X^c); Y^c. The template's own words are mixed too.
+- ``none``   -- plain Alpaca, nothing mixed.
+
+Mixing keys are ``key + (field,)`` with the canonical field names ``instruction``,
+``input``, ``output`` (and ``("template", j)`` for the j-th literal piece of the template in
+naive mode), so renaming a dataset's columns never changes what is mixed.
+"""
+
+import dataclasses
+import json
+import os
+import string
+
+from easylm_commit.errors import UserError
+
+MODES = ("commit", "naive", "none")
+
+# Stanford Alpaca's templates (tatsu-lab/stanford_alpaca, train.py PROMPT_DICT), to the character.
+ALPACA_EN = {
+    "prompt_input": (
+        "Below is an instruction that describes a task, paired with an input that provides "
+        "further context. Write a response that appropriately completes the request.\n\n"
+        "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
+    ),
+    "prompt_no_input": (
+        "Below is an instruction that describes a task. Write a response that appropriately "
+        "completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:\n"
+    ),
+}
+
+# Alpaca's template translated, for the target-language-prompt baselines. Ours: the paper
+# does not publish its translations. The "###" headers and the layout are kept so that only
+# the language differs from the English template.
+TRANSLATED = {
+    "hi": (
+        "नीचे एक निर्देश दिया गया है जो एक कार्य का वर्णन करता है",
+        ", साथ में एक इनपुट है जो आगे का संदर्भ प्रदान करता है",
+        "। एक ऐसा उत्तर लिखें जो अनुरोध को उचित रूप से पूरा करे।",
+        ("निर्देश", "इनपुट", "उत्तर"),
+    ),
+    "el": (
+        "Παρακάτω υπάρχει μια οδηγία που περιγράφει μια εργασία",
+        ", μαζί με μια είσοδο που παρέχει περαιτέρω πλαίσιο",
+        ". Γράψτε μια απάντηση που ολοκληρώνει κατάλληλα το αίτημα.",
+        ("Οδηγία", "Είσοδος", "Απάντηση"),
+    ),
+    "th": (
+        "ด้านล่างนี้คือคำสั่งที่อธิบายงาน",
+        " พร้อมกับข้อมูลนำเข้าที่ให้บริบทเพิ่มเติม",
+        " จงเขียนคำตอบที่ทำตามคำขออย่างเหมาะสม",
+        ("คำสั่ง", "ข้อมูลนำเข้า", "คำตอบ"),
+    ),
+    "ta": (
+        "கீழே ஒரு பணியை விவரிக்கும் அறிவுறுத்தல் உள்ளது",
+        ", அதனுடன் கூடுதல் சூழலை வழங்கும் உள்ளீடும் உள்ளது",
+        ". கோரிக்கையைப் பொருத்தமாக நிறைவு செய்யும் பதிலை எழுதுங்கள்.",
+        ("அறிவுறுத்தல்", "உள்ளீடு", "பதில்"),
+    ),
+    "bn": (
+        "নিচে একটি নির্দেশনা দেওয়া হলো যা একটি কাজের বর্ণনা দেয়",
+        ", সঙ্গে একটি ইনপুট রয়েছে যা আরও প্রসঙ্গ প্রদান করে",
+        "। এমন একটি উত্তর লিখুন যা অনুরোধটি যথাযথভাবে পূরণ করে।",
+        ("নির্দেশনা", "ইনপুট", "উত্তর"),
+    ),
+}
+
+
+def _alpaca_layout(head, with_input, tail, headers):
+    instruction, input_, response = headers
+    return {
+        "prompt_input": (
+            f"{head}{with_input}{tail}\n\n### {instruction}:\n{{instruction}}\n\n"
+            f"### {input_}:\n{{input}}\n\n### {response}:\n"
+        ),
+        "prompt_no_input": (
+            f"{head}{tail}\n\n### {instruction}:\n{{instruction}}\n\n### {response}:\n"
+        ),
+    }
+
+
+TEMPLATES = {"en": ALPACA_EN}
+TEMPLATES.update({lang: _alpaca_layout(*parts) for lang, parts in TRANSLATED.items()})
+
+
+class Template:
+    """A pair of prompt templates, pre-split into literal text and placeholders."""
+
+    def __init__(self, prompt_input, prompt_no_input, name="custom"):
+        self.name = name
+        self.prompt_input = prompt_input
+        self.prompt_no_input = prompt_no_input
+        self.pieces_input = self._parse(prompt_input, "prompt_input", {"instruction", "input"})
+        self.pieces_no_input = self._parse(prompt_no_input, "prompt_no_input", {"instruction"})
+
+    def _parse(self, text, which, required):
+        """[(literal, field_or_None), ...] as ``string.Formatter`` reads ``{field}``."""
+        try:
+            parsed = list(string.Formatter().parse(text))
+        except ValueError as e:
+            raise UserError(f"template {self.name}: {which}: {e}") from None
+        pieces, seen = [], set()
+        for literal, field, _, _ in parsed:
+            if field is not None and field not in ("instruction", "input"):
+                raise UserError(
+                    f"template {self.name}: {which}: unknown placeholder {{{field}}} "
+                    "(only {instruction} and {input} are filled)"
+                )
+            pieces.append((literal, field))
+            if field:
+                seen.add(field)
+        missing = sorted(required - seen)
+        if missing:
+            raise UserError(
+                f"template {self.name}: {which} lacks the placeholder "
+                + ", ".join("{" + m + "}" for m in missing)
+            )
+        return pieces
+
+    @classmethod
+    def load(cls, spec):
+        """A built-in language code (``en``, ``hi``, ``el``, ``th``, ``ta``, ``bn``) or the
+        path of a JSON file with ``prompt_input`` and ``prompt_no_input``."""
+        if isinstance(spec, Template):
+            return spec
+        if spec in TEMPLATES:
+            return cls(name=spec, **TEMPLATES[spec])
+        path = os.fspath(spec)
+        if not os.path.exists(path):
+            raise UserError(
+                f"template {spec!r}: not a built-in template ({', '.join(TEMPLATES)}) "
+                "nor an existing JSON file"
+            )
+        try:
+            with open(path, encoding="utf-8-sig") as f:
+                data = json.load(f)
+        except json.JSONDecodeError as e:
+            raise UserError(f"{path}:{e.lineno}: invalid JSON in template file ({e.msg})") from None
+        if not isinstance(data, dict):
+            raise UserError(f"{path}: template file must hold a JSON object")
+        for k in ("prompt_input", "prompt_no_input"):
+            if not isinstance(data.get(k), str):
+                raise UserError(f"{path}: template field {k!r} is missing or not a string")
+        return cls(data["prompt_input"], data["prompt_no_input"], name=path)
+
+
+class InvalidRecord(UserError):
+    """A record that cannot be formatted; the message names the field."""
+
+
+@dataclasses.dataclass
+class Sample:
+    """One formatted training example.
+
+    ``segments`` is the prompt and the response as ``(text, kind)`` pieces, ``kind`` in
+    ``template``, ``instruction``, ``input``, ``output``; their texts concatenate to
+    ``prompt + response``. ``reports`` maps a kind to its ``MixResult`` (template pieces
+    under ``("template", j)``) when asked for.
+    """
+    prompt: str
+    response: str
+    instruction: str
+    input: str
+    output: str
+    segments: list
+    reports: dict
+
+
+@dataclasses.dataclass
+class FieldNames:
+    instruction: str = "instruction"
+    input: str = "input"
+    output: str = "output"
+
+
+class Formatter:
+    """Record -> ``Sample`` under one of the three modes."""
+
+    def __init__(self, mixer=None, mode="commit", template="en", fields=None):
+        if mode not in MODES:
+            raise UserError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
+        if mode != "none" and mixer is None:
+            raise UserError(f"mode {mode!r} needs a dictionary to mix with")
+        self.mixer = mixer
+        self.mode = mode
+        self.template = Template.load(template)
+        self.fields = fields or FieldNames()
+
+    def read_fields(self, record):
+        """(instruction, input, output) as strings; ``InvalidRecord`` names what is wrong."""
+        f = self.fields
+        if not isinstance(record, dict):
+            raise InvalidRecord(f"record is a {type(record).__name__}, not a JSON object")
+        instruction = record.get(f.instruction)
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise InvalidRecord(f"field {f.instruction!r} is missing, empty or not a string")
+        output = record.get(f.output)
+        if not isinstance(output, str):
+            raise InvalidRecord(f"field {f.output!r} is missing or not a string")
+        input_ = record.get(f.input)
+        if input_ is None:
+            input_ = ""
+        elif not isinstance(input_, str):
+            raise InvalidRecord(f"field {f.input!r} is not a string")
+        return instruction, input_, output
+
+    def format(self, record, key=(), report=False):
+        instruction, input_, output = self.read_fields(record)
+        if not isinstance(key, tuple):
+            key = (key,)
+        mixing = self.mode != "none" and self.mixer is not None
+        reports = {}
+
+        def mix(text, k):
+            if not mixing:
+                return text
+            if report:
+                result = self.mixer.mix_with_report(text, key + k)
+                reports[k if len(k) > 1 else k[0]] = result
+                return result.text
+            return self.mixer.mix(text, key + k)
+
+        values = {"instruction": mix(instruction, ("instruction",))}
+        if input_:
+            values["input"] = mix(input_, ("input",))
+        response = mix(output, ("output",))
+        pieces = self.template.pieces_input if input_ else self.template.pieces_no_input
+        segments = []
+        for j, (literal, field) in enumerate(pieces):
+            if literal:
+                if self.mode == "naive":
+                    literal = mix(literal, ("template", j))
+                segments.append((literal, "template"))
+            if field:
+                segments.append((values[field], field))
+        prompt = "".join(text for text, _ in segments)
+        segments.append((response, "output"))
+        return Sample(
+            prompt=prompt, response=response,
+            instruction=values["instruction"], input=values.get("input", ""), output=response,
+            segments=segments, reports=reports,
+        )
