@@ -165,8 +165,14 @@ class CodeMixer:
         self.seed = seed
         self.segmenter = get_segmenter(segmenter)
 
-    def mix(self, text, key=()):
-        """The mixed text alone (the fast path used by the training datasets)."""
+    def mix(self, text, key=(), counts=None):
+        """The mixed text alone (the fast path used by the training datasets).
+
+        ``counts``, if given, is any object with integer ``words`` and ``replaced``
+        attributes; they are increased by this text's words seen and words replaced.
+        """
+        if counts is not None:
+            counts.words += (len(self.segmenter.split(text)) // 2) if text and self.alpha == 0.0 else 0
         if self.alpha == 0.0 or not text:
             return text
         table = self.dictionary.table
@@ -174,7 +180,7 @@ class CodeMixer:
         pieces = self.segmenter.split(text)
         spaceless = self.segmenter.spaceless
         rng = None
-        changed = False
+        changed = 0
         for i in range(1, len(pieces), 2):
             word = pieces[i]
             translations = table.get(word.lower())
@@ -185,9 +191,12 @@ class CodeMixer:
             u = rng()
             if u < alpha:
                 pieces[i] = restore_case(word, _pick(translations, u, alpha))
-                changed = True
+                changed += 1
                 if spaceless:
                     pieces[i] = self._pad(pieces, i, pieces[i])
+        if counts is not None:
+            counts.words += len(pieces) // 2
+            counts.replaced += changed
         return "".join(pieces) if changed else text
 
     @staticmethod

@@ -1,0 +1,350 @@
+"""EasyLM dataset types: ``commit`` (instruction tuning, Eq. 5) and ``codemix_clm``
+(alignment, Eq. 6).
+
+They follow ``EasyLM/data.py``: ``get_default_config(updates)`` built with
+``mlxu.config_dict()``; iterating yields ``(batch, metrics)`` where the batch holds
+``input_tokens``, ``target_tokens`` (int32) and ``loss_masks`` (float32), each
+``(batch_size, seq_length)``; ``get_state_dict`` / ``load_state_dict`` carry the resume
+state that EasyLM saves with every checkpoint and reloads with ``--load_dataset_state``.
+
+Everything a batch holds is a pure function of the config and the cursor (see
+``packing.py``): records are mixed with key ``(epoch, row)``, so every host of a pod builds
+the same replicated batch, every epoch mixes anew, and a resumed run continues with the
+batches the uninterrupted run would have produced (EasyLM's own HuggingfaceDataset
+restarts from the first record).
+
+Worker processes (``tokenizer_processes > 1``) mix and tokenise chunks of records in
+parallel; results are consumed in submission order and the cursor only moves when a batch
+is handed out, so batches are identical to the one-process run and resume stays exact.
+They are spawned, not forked: forking a process that has started JAX's threads can hang.
+"""
+
+import collections
+import dataclasses
+import multiprocessing
+import sys
+
+import mlxu
+
+from easylm_commit.dictionary import BilingualDictionary
+from easylm_commit.errors import UserError
+from easylm_commit.mixer import CodeMixer
+from easylm_commit.packing import Packer
+from easylm_commit.sources import RecordStream, load_records
+from easylm_commit.templates import FieldNames, Formatter, InvalidRecord
+from easylm_commit.tokens import instruction_tokens, text_tokens
+
+# Config keys whose change alters the batches: a state saved under other values cannot
+# resume "exactly", and we say so instead of silently producing other data.
+_CONTENT_KEYS = (
+    "path", "name", "split", "dictionary", "reverse_dictionary", "drop_identical", "alpha",
+    "mode", "template", "segmenter", "seed", "shuffle", "seq_length", "batch_size",
+    "text_field", "instruction_field", "input_field", "output_field",
+)
+
+
+@dataclasses.dataclass
+class Chunk:
+    """What a builder makes of consecutive records: their examples and mixing counts."""
+    examples: list      # (epoch, position, tokens, masks)
+    words: int = 0
+    replaced: int = 0
+    skipped: int = 0
+
+
+class _Counts:
+    def __init__(self):
+        self.words = self.replaced = 0
+
+
+class InstructionBuilder:
+    """Records -> formatted (Eq. 1/5), mixed, tokenised examples with loss on the response."""
+
+    def __init__(self, formatter, tokenizer, strict=False):
+        self.formatter = formatter
+        self.tokenizer = tokenizer
+        self.strict = strict
+
+    def __call__(self, items):
+        keep, prompts, responses = [], [], []
+        counts = _Counts()
+        skipped = 0
+        for epoch, position, row, record in items:
+            try:
+                sample = self.formatter.format(record, key=(epoch, row), counts=counts)
+            except InvalidRecord as e:
+                if self.strict:
+                    raise UserError(f"record {row}: {e}") from None
+                skipped += 1
+                continue
+            keep.append((epoch, position))
+            prompts.append(sample.prompt)
+            responses.append(sample.response)
+        encoded = instruction_tokens(self.tokenizer, prompts, responses)
+        return Chunk(
+            examples=[k + e for k, e in zip(keep, encoded)],
+            words=counts.words, replaced=counts.replaced, skipped=skipped,
+        )
+
+
+class TextBuilder:
+    """Corpus records -> mixed documents, loss on every token (causal LM)."""
+
+    def __init__(self, mixer, tokenizer, text_field, strict=False):
+        self.mixer = mixer
+        self.tokenizer = tokenizer
+        self.text_field = text_field
+        self.strict = strict
+
+    def __call__(self, items):
+        keep, texts = [], []
+        counts = _Counts()
+        skipped = 0
+        field = self.text_field
+        for epoch, position, row, record in items:
+            text = record.get(field)
+            if not isinstance(text, str):
+                if self.strict:
+                    raise UserError(f"record {row}: field {field!r} is missing or not a string")
+                skipped += 1
+                continue
+            if self.mixer is not None:
+                # Same key as ``easylm-commit mix --text-field``: (epoch, row, field).
+                text = self.mixer.mix(text, (epoch, row, field), counts=counts)
+            keep.append((epoch, position))
+            texts.append(text)
+        encoded = text_tokens(self.tokenizer, texts)
+        return Chunk(
+            examples=[k + e for k, e in zip(keep, encoded)],
+            words=counts.words, replaced=counts.replaced, skipped=skipped,
+        )
+
+
+# -- worker processes ----------------------------------------------------------------------
+_worker_builder = None
+
+
+def _worker_init(builder):
+    global _worker_builder
+    _worker_builder = builder
+
+
+def _worker_run(items):
+    return _worker_builder(items)
+
+
+def _chunks(stream, size):
+    items = []
+    for item in stream:
+        items.append(item)
+        if len(items) == size:
+            yield items
+            items = []
+
+
+def built_chunks(builder, stream, processes, chunk_records):
+    """Builder results over the stream, in order; with ``processes > 1`` a bounded number of
+    chunks are in flight so memory stays flat on endless streams."""
+    if processes <= 1:
+        for items in _chunks(stream, chunk_records):
+            yield builder(items)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(processes, initializer=_worker_init, initargs=(builder,)) as pool:
+        pending = collections.deque()
+        source = _chunks(stream, chunk_records)
+        for items in source:
+            pending.append(pool.apply_async(_worker_run, (items,)))
+            if len(pending) >= 2 * processes:
+                break
+        for items in source:
+            result = pending.popleft().get()
+            pending.append(pool.apply_async(_worker_run, (items,)))
+            yield result
+        while pending:
+            yield pending.popleft().get()
+
+
+class _PackedDataset:
+    """The machinery shared by both types: records -> builder -> packer -> batches."""
+
+    def __init__(self, config, tokenizer, text_processor=None, **kwargs):
+        # ``text_processor`` is EasyLM's; our types format text themselves.
+        self.config = self.get_default_config(config)
+        self._tokenizer = tokenizer
+        self._dictionary = None
+        self._state = dict(epoch=0, position=0, offset=0, total_tokens=0, batches=0)
+        self._stream = None
+
+    # EasyLM's dataset interface ----------------------------------------------------------
+    @property
+    def seq_length(self):
+        return self.config.seq_length
+
+    @property
+    def tokenizer(self):
+        return self._tokenizer
+
+    @property
+    def vocab_size(self):
+        return len(self._tokenizer)
+
+    def get_state_dict(self):
+        return dict(config=self.config, **self._state)
+
+    def load_state_dict(self, state_dict):
+        saved = state_dict.get("config") or {}
+        changed = [
+            f"{k}: saved {saved[k]!r}, now {self.config[k]!r}"
+            for k in _CONTENT_KEYS
+            if k in saved and k in self.config and saved[k] != self.config[k]
+        ]
+        if changed:
+            print(
+                "easylm-commit: dataset state was saved under another config, so batches will "
+                "differ from the uninterrupted run (" + "; ".join(changed) + ")",
+                file=sys.stderr,
+            )
+        for k in self._state:
+            if k in state_dict:
+                self._state[k] = int(state_dict[k])
+
+    # Building ------------------------------------------------------------------------------
+    def _check_config(self):
+        c = self.config
+        if c.seq_length <= 0 or c.batch_size <= 0:
+            raise UserError(f"seq_length and batch_size must be positive, got {c.seq_length} and {c.batch_size}")
+        if not 0.0 <= c.alpha <= 1.0:
+            raise UserError(f"alpha must be in [0, 1], got {c.alpha}")
+
+    def _load_dictionary(self, reverse):
+        if not self.config.dictionary:
+            return None
+        return BilingualDictionary.load(
+            self.config.dictionary, reverse=reverse, keep_identical=not self.config.drop_identical,
+        )
+
+    def _mixer(self, reverse):
+        dictionary = self._load_dictionary(reverse)
+        if dictionary is None:
+            return None
+        return CodeMixer(dictionary, self.config.alpha, seed=self.config.seed,
+                         segmenter=self.config.segmenter)
+
+    def _records(self):
+        if self._stream is None:
+            c = self.config
+            dataset = load_records(c.path, c.name, c.split, c.streaming)
+            self._stream = RecordStream(dataset, shuffle=c.shuffle, seed=c.seed, where=c.path)
+        return self._stream
+
+    def _builder(self):
+        raise NotImplementedError
+
+    def __iter__(self):
+        c = self.config
+        builder = self._builder()
+        packer = Packer(c.batch_size, c.seq_length)
+        state = self._state
+        resume_offset = state["offset"]
+        stream = self._records().iterate(state["epoch"], state["position"])
+        words = replaced = skipped = 0
+        for chunk in built_chunks(builder, stream, c.tokenizer_processes, c.records_per_chunk):
+            words += chunk.words
+            replaced += chunk.replaced
+            skipped += chunk.skipped
+            for epoch, position, tokens, masks in chunk.examples:
+                packer.add(epoch, position, tokens, masks, offset=resume_offset)
+                resume_offset = 0
+                while packer.ready():
+                    batch = packer.pop()
+                    state["epoch"], state["position"], state["offset"] = packer.cursor()
+                    state["total_tokens"] += packer.chunk
+                    state["batches"] += 1
+                    metrics = {
+                        "dataset_epoch": state["epoch"],
+                        "dataset_example_index": state["position"],
+                        "dataset_total_tokens": state["total_tokens"],
+                        "dataset_words_seen": words,
+                        "dataset_words_replaced": replaced,
+                        "dataset_mixing_rate": replaced / words if words else 0.0,
+                        "dataset_records_skipped": skipped,
+                    }
+                    yield batch, metrics
+
+
+def _common_config(config):
+    config.path = ''
+    config.name = ''
+    config.split = 'train'
+    config.streaming = False
+    config.shuffle = False
+    config.dictionary = ''
+    config.drop_identical = False
+    config.segmenter = 'default'
+    config.seed = 0
+    config.seq_length = 512
+    config.batch_size = 8
+    config.strict = False
+    config.tokenizer_processes = 1
+    config.records_per_chunk = 256
+    return config
+
+
+class CommitDataset(_PackedDataset):
+    """``--train_dataset.type=commit``: Alpaca-style instruction tuning, code-mixed (Eq. 5).
+
+    ``mode``: ``commit`` (template kept, I/X/Y mixed), ``naive`` (template mixed too) or
+    ``none`` (plain Alpaca). Loss on the response and EOS only.
+    """
+
+    @staticmethod
+    def get_default_config(updates=None):
+        config = _common_config(mlxu.config_dict())
+        config.alpha = 0.9
+        config.mode = 'commit'
+        config.template = 'en'
+        config.reverse_dictionary = False
+        config.instruction_field = 'instruction'
+        config.input_field = 'input'
+        config.output_field = 'output'
+        return mlxu.update_config_dict(config, updates)
+
+    def __init__(self, config, tokenizer, text_processor=None, **kwargs):
+        super().__init__(config, tokenizer, text_processor, **kwargs)
+        self._check_config()
+        c = self.config
+        mixer = self._mixer(c.reverse_dictionary) if c.mode != 'none' else None
+        fields = FieldNames(c.instruction_field, c.input_field, c.output_field)
+        self.formatter = Formatter(mixer, mode=c.mode, template=c.template, fields=fields)
+
+    def _builder(self):
+        return InstructionBuilder(self.formatter, self._tokenizer, strict=self.config.strict)
+
+
+class CodeMixCLMDataset(_PackedDataset):
+    """``--train_dataset.type=codemix_clm``: causal LM on a target-language corpus mixed
+    into English with the dictionary (Eq. 6). ``alpha=0`` is plain continual pretraining.
+
+    ``reverse_dictionary`` defaults to True: dictionaries are MUSE en-xx files and the
+    corpus is in xx, so the file is read xx -> en.
+    """
+
+    @staticmethod
+    def get_default_config(updates=None):
+        config = _common_config(mlxu.config_dict())
+        config.text_field = 'text'
+        config.alpha = 0.5
+        config.reverse_dictionary = True
+        return mlxu.update_config_dict(config, updates)
+
+    def __init__(self, config, tokenizer, text_processor=None, **kwargs):
+        super().__init__(config, tokenizer, text_processor, **kwargs)
+        self._check_config()
+        self.mixer = self._mixer(self.config.reverse_dictionary)
+
+    def _builder(self):
+        return TextBuilder(self.mixer, self._tokenizer, self.config.text_field, strict=self.config.strict)
+
+
+DATASET_TYPES = {"commit": CommitDataset, "codemix_clm": CodeMixCLMDataset}

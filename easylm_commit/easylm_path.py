@@ -1,0 +1,36 @@
+"""Finding EasyLM, which is not on PyPI: an importable ``EasyLM`` package, or the checkout
+named by ``--easylm-dir`` or the ``EASYLM_DIR`` environment variable."""
+
+import os
+import sys
+
+from easylm_commit.errors import UserError
+
+HOW_TO_GET = (
+    "EasyLM is not on PyPI: clone https://github.com/young-geng/EasyLM and set EASYLM_DIR "
+    "to the checkout (or pass --easylm-dir)"
+)
+
+
+def checkout_dir(easylm_dir=None, required=True):
+    """The checkout directory (holding ``EasyLM/data.py``), or None if not required."""
+    d = easylm_dir or os.environ.get("EASYLM_DIR", "")
+    if not d:
+        if required:
+            raise UserError(f"no EasyLM checkout given. {HOW_TO_GET}")
+        return None
+    if not os.path.isfile(os.path.join(d, "EasyLM", "data.py")):
+        raise UserError(f"{d}: not an EasyLM checkout (no EasyLM/data.py). {HOW_TO_GET}")
+    return os.path.abspath(d)
+
+
+def ensure_importable(easylm_dir=None):
+    """Put the checkout first on ``sys.path`` (if one is named) and import ``EasyLM``."""
+    d = checkout_dir(easylm_dir, required=False)
+    if d and d not in sys.path:
+        sys.path.insert(0, d)
+    try:
+        import EasyLM  # noqa: F401
+    except ImportError:
+        raise UserError(f"cannot import EasyLM. {HOW_TO_GET}") from None
+    return d

@@ -1,0 +1,47 @@
+"""Launcher for unpatched EasyLM checkouts.
+
+    python -m easylm_commit.llama_train --train_dataset.type=commit \\
+        --train_dataset.commit.path=alpaca.json --train_dataset.commit.dictionary=en-hi.txt ...
+
+takes exactly the flags of ``python -m EasyLM.models.llama.llama_train``: it registers this
+package's dataset types into EasyLM's ``DatasetFactory`` at run time (see ``registry.py``),
+then runs EasyLM's own LLaMA train loop, unchanged. EasyLM comes from ``EASYLM_DIR`` or
+the Python path. A ``UserError`` (a bad dictionary path, alpha out of range) ends the run
+with one line instead of a traceback.
+"""
+
+import sys
+
+from easylm_commit.errors import UserError
+
+
+def main():
+    from easylm_commit.easylm_path import ensure_importable
+
+    try:
+        ensure_importable()
+        import EasyLM.data
+
+        from easylm_commit import registry
+
+        registry.install(EasyLM.data.DatasetFactory)
+    except UserError as e:
+        print(f"easylm_commit.llama_train: error: {e}", file=sys.stderr)
+        return 2
+    # Imported only now: it builds its flags from DatasetFactory.get_default_config().
+    import mlxu
+    from EasyLM.models.llama import llama_train
+
+    def run(argv):
+        try:
+            return llama_train.main(argv)
+        except UserError as e:
+            print(f"easylm_commit.llama_train: error: {e}", file=sys.stderr)
+            sys.exit(2)
+
+    mlxu.run(run)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Where records come from: a Hugging Face dataset or a local JSON / JSONL / Parquet file,
+read through ``datasets.load_dataset`` and walked epoch after epoch from any position.
+
+A position is ``(epoch, position)``: the ``position``-th record of that epoch's order. The
+order is the file order, or -- with ``shuffle`` -- a permutation drawn from
+``(seed, epoch)`` with ``random.Random.random()`` alone (Python guarantees that sequence;
+NumPy does not promise its permutations across releases), so every host and every resumed
+run walks the same order.
+
+Map-style datasets are memory-mapped Arrow tables: constant memory whatever their size,
+and ``select`` jumps to a position without reading what comes before. Streaming datasets
+(``streaming=True``) read lazily and ``skip`` to a position by reading through it.
+"""
+
+import os
+import random
+
+from easylm_commit.errors import UserError
+from easylm_commit.mixer import derive_seed
+
+LOCAL_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+
+
+def load_records(path, name="", split="train", streaming=False):
+    """A ``datasets`` Dataset (or IterableDataset when streaming) for a hub name or a local file."""
+    import datasets
+
+    if not path:
+        raise UserError("dataset path is empty: give a Hugging Face dataset name or a local file")
+    suffix = os.path.splitext(path)[1].lower()
+    try:
+        if os.path.isfile(path):
+            if suffix not in LOCAL_BUILDERS:
+                raise UserError(f"{path}: unknown data file type {suffix!r} (use .json, .jsonl or .parquet)")
+            return datasets.load_dataset(
+                LOCAL_BUILDERS[suffix], data_files=path, split=split or "train", streaming=streaming,
+            )
+        if suffix in LOCAL_BUILDERS:
+            raise UserError(f"{path}: file not found")
+        return datasets.load_dataset(
+            path, name or None, split=split or None, streaming=streaming,
+        )
+    except UserError:
+        raise
+    except Exception as e:  # datasets wraps the parser's error; the cause says what is wrong
+        cause = e.__cause__ or e
+        raise UserError(f"{path}: cannot load dataset: {type(cause).__name__}: {cause}") from None
+
+
+def epoch_order(n, seed, epoch):
+    """A permutation of range(n) that depends only on (n, seed, epoch)."""
+    order = list(range(n))
+    rand = random.Random(derive_seed(seed, ("shuffle", epoch))).random
+    for i in range(n - 1, 0, -1):
+        j = int(rand() * (i + 1))
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+class RecordStream:
+    """Yields ``(epoch, position, row, record)`` forever, from a given (epoch, position).
+
+    ``row`` is the record's index in the dataset (the mixing key, so a record is mixed
+    the same way whatever the order); ``position`` is its place in the epoch's order (what
+    a resume needs).
+    """
+
+    def __init__(self, dataset, shuffle=False, seed=0, read_batch=256, where="dataset"):
+        import datasets
+
+        self.dataset = dataset
+        self.streaming = isinstance(dataset, datasets.IterableDataset)
+        if shuffle and self.streaming:
+            raise UserError(f"{where}: shuffle needs a map-style dataset (set streaming=False)")
+        if not self.streaming and len(dataset) == 0:
+            raise UserError(f"{where}: the dataset has no records")
+        self.shuffle = shuffle
+        self.seed = seed
+        self.read_batch = read_batch
+        self.where = where
+
+    def iterate(self, epoch=0, position=0):
+        while True:
+            empty = True
+            for item in self._epoch(epoch, position):
+                empty = False
+                yield item
+            if empty and position == 0:
+                raise UserError(f"{self.where}: the dataset has no records")
+            epoch, position = epoch + 1, 0
+
+    def _epoch(self, epoch, start):
+        if self.streaming:
+            dataset = self.dataset.skip(start) if start else self.dataset
+            pos = start
+            for batch in dataset.iter(batch_size=self.read_batch):
+                for record in _rows(batch):
+                    yield epoch, pos, pos, record
+                    pos += 1
+            return
+        n = len(self.dataset)
+        order = epoch_order(n, self.seed, epoch) if self.shuffle else None
+        for lo in range(start, n, self.read_batch):
+            hi = min(lo + self.read_batch, n)
+            rows = order[lo:hi] if order is not None else range(lo, hi)
+            batch = self.dataset[list(rows)] if order is not None else self.dataset[lo:hi]
+            for pos, row, record in zip(range(lo, hi), rows, _rows(batch)):
+                yield epoch, pos, row, record
+
+
+def _rows(batch):
+    """Columns (a dict of lists, as ``datasets`` hands out batches) to a list of records."""
+    columns = list(batch)
+    return [dict(zip(columns, values)) for values in zip(*(batch[c] for c in columns))]
