@@ -27,11 +27,11 @@ ALPACA_EN = {
     "prompt_input": (
         "Below is an instruction that describes a task, paired with an input that provides "
         "further context. Write a response that appropriately completes the request.\n\n"
-        "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
+        "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:"
     ),
     "prompt_no_input": (
         "Below is an instruction that describes a task. Write a response that appropriately "
-        "completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:\n"
+        "completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:"
     ),
 }
 
@@ -77,10 +77,10 @@ def _alpaca_layout(head, with_input, tail, headers):
     return {
         "prompt_input": (
             f"{head}{with_input}{tail}\n\n### {instruction}:\n{{instruction}}\n\n"
-            f"### {input_}:\n{{input}}\n\n### {response}:\n"
+            f"### {input_}:\n{{input}}\n\n### {response}:"
         ),
         "prompt_no_input": (
-            f"{head}{tail}\n\n### {instruction}:\n{{instruction}}\n\n### {response}:\n"
+            f"{head}{tail}\n\n### {instruction}:\n{{instruction}}\n\n### {response}:"
         ),
     }
 
@@ -107,10 +107,11 @@ class Template:
             raise UserError(f"template {self.name}: {which}: {e}") from None
         pieces, seen = [], set()
         for literal, field, _, _ in parsed:
-            if field is not None and field not in ("instruction", "input"):
+            # ``required`` is also what can be filled: prompt_no_input has no {input} to give.
+            if field is not None and field not in required:
                 raise UserError(
                     f"template {self.name}: {which}: unknown placeholder {{{field}}} "
-                    "(only {instruction} and {input} are filled)"
+                    "(only " + " and ".join("{" + r + "}" for r in sorted(required)) + " are filled)"
                 )
             pieces.append((literal, field))
             if field:
@@ -142,6 +143,10 @@ class Template:
                 data = json.load(f)
         except json.JSONDecodeError as e:
             raise UserError(f"{path}:{e.lineno}: invalid JSON in template file ({e.msg})") from None
+        except UnicodeDecodeError as e:
+            raise UserError(f"{path}: template file is not UTF-8 ({e.reason} at byte {e.start})") from None
+        except OSError as e:
+            raise UserError(f"{path}: cannot read template file ({e.strerror})") from None
         if not isinstance(data, dict):
             raise UserError(f"{path}: template file must hold a JSON object")
         for k in ("prompt_input", "prompt_no_input"):
@@ -210,7 +215,9 @@ class Formatter:
             raise InvalidRecord(f"field {f.input!r} is not a string")
         return instruction, input_, output
 
-    def format(self, record, key=(), report=False):
+    def format(self, record, key=(), report=False, counts=None):
+        """``counts`` (see ``CodeMixer.mix``) accumulates words seen and replaced in the
+        mixed fields -- the real mixing rate, reported as a training metric."""
         instruction, input_, output = self.read_fields(record)
         if not isinstance(key, tuple):
             key = (key,)
@@ -224,7 +231,7 @@ class Formatter:
                 result = self.mixer.mix_with_report(text, key + k)
                 reports[k if len(k) > 1 else k[0]] = result
                 return result.text
-            return self.mixer.mix(text, key + k)
+            return self.mixer.mix(text, key + k, counts=counts)
 
         values = {"instruction": mix(instruction, ("instruction",))}
         if input_:

@@ -9,7 +9,7 @@ construction: no prompt token can be counted as response or the reverse. Tokeniz
 concatenation and cutting at ``len(tokenize(prompt))`` (Alpaca's ``train.py``) can drift,
 because SentencePiece may merge across the seam. The cost is SentencePiece's leading-space
 convention: the response is encoded as a text of its own, so its first piece carries the
-``▁`` prefix (``"### Response:\\n"`` + ``"▁Sure"`` rather than ``"Sure"``). That is also what
+``▁`` prefix (``"### Response:"`` + ``"▁Sure"`` rather than ``"Sure"``). That is also what
 a model sees at inference when it starts a new word after the prompt, and decoding the
 generated tokens alone yields the response without a leading space.
 """

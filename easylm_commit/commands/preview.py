@@ -1,0 +1,91 @@
+"""``easylm-commit preview``: look at formatted, mixed samples before training on them.
+
+Prints N samples coloured like the paper's Figure 1 (template grey, replaced words purple,
+covered words kept in English green), and with ``--html OUT`` writes the same as a page.
+Record i is mixed with the key ``(epoch, i)``, so the preview shows exactly what
+``easylm-commit mix`` writes and the training datasets feed for that epoch.
+"""
+
+import os
+import sys
+
+from easylm_commit.commands._common import (
+    add_mixing_arguments, atomic_output, build_formatter, build_mixer, resolve_demo,
+)
+from easylm_commit.errors import UserError
+from easylm_commit.records import iter_records
+from easylm_commit.templates import InvalidRecord
+
+HELP = "show formatted samples like the paper's Figure 1 (terminal or --html)"
+
+
+def add_arguments(parser):
+    parser.add_argument("--input", help="Alpaca JSON array or JSONL file (a corpus with --text-field)")
+    parser.add_argument("-n", "--num-samples", type=int, default=3, metavar="N",
+                        help="how many samples to show (default 3)")
+    parser.add_argument("--offset", type=int, default=0, metavar="K",
+                        help="skip the first K records (default 0)")
+    parser.add_argument("--html", metavar="OUT", help="also write the samples as a standalone HTML page")
+    add_mixing_arguments(parser)
+
+
+def collect(builder, records, n, offset, strict=False, path=None):
+    """The first ``n`` valid samples after skipping ``offset`` records, and the skipped count.
+
+    Titles are the records' locations (``file:record N`` or ``file:LINE``) with the file's
+    base name, which is what a user opens to find the record.
+    """
+    samples, skipped, first_skip = [], 0, None
+    for index, (where, record) in enumerate(records):
+        if index < offset:
+            continue
+        title = os.path.basename(path) + where[len(path):] if path and where.startswith(path) else where
+        try:
+            samples.append(builder.build(index, record, title))
+        except InvalidRecord as e:
+            if strict:
+                raise UserError(f"{where}: {e}") from None
+            skipped += 1
+            first_skip = first_skip or f"{where}: {e}"
+            continue
+        if len(samples) >= n:
+            break
+    return samples, skipped, first_skip
+
+
+def run(args):
+    from easylm_commit.preview import PreviewBuilder, render_html, render_terminal
+
+    if args.num_samples < 1:
+        raise UserError(f"-n/--num-samples must be at least 1, got {args.num_samples}")
+    if args.offset < 0:
+        raise UserError(f"--offset must be 0 or more, got {args.offset}")
+    resolve_demo(args)
+    mixer = build_mixer(args)
+    formatter = None if args.text_field else build_formatter(args, mixer)
+    builder = PreviewBuilder(formatter, mixer, text_field=args.text_field, epoch=args.epoch)
+    samples, skipped, first_skip = collect(
+        builder, iter_records(args.input), args.num_samples, args.offset, strict=args.strict,
+        path=args.input,
+    )
+    if not samples:
+        raise UserError(f"{args.input}: no valid record to show from record {args.offset} on"
+                        + (f" ({skipped} skipped; first: {first_skip})" if skipped else ""))
+    what = f"text field {args.text_field!r}" if args.text_field else f"mode {args.mode}"
+    meta = (f"{args.input} - {what}, alpha {args.alpha if mixer else 0}, seed {args.seed}, "
+            f"epoch {args.epoch}, dictionary {args.dictionary or '-'}"
+            + (" (reversed)" if args.reverse_dictionary else ""))
+    if args.html:
+        page = render_html(samples, heading="COMMIT preview", meta=meta)
+        with atomic_output(args.html) as f:
+            f.write(page)
+    from rich.console import Console
+
+    render_terminal(samples, Console(), heading=None if args.quiet else meta, legend=not args.quiet)
+    if not args.quiet:
+        if skipped:
+            print(f"easylm-commit preview: skipped {skipped} bad record(s); first: {first_skip}",
+                  file=sys.stderr)
+        if args.html:
+            print(f"easylm-commit preview: wrote {len(samples)} sample(s) to {args.html}", file=sys.stderr)
+    return 0

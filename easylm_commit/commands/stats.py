@@ -1,0 +1,147 @@
+"""``easylm-commit stats``: what a dictionary does to a data set, and what an epoch costs.
+
+Per field: word coverage of the dictionary, the expected share of replaced words
+(alpha x coverage) next to the share replaced at this seed and epoch, and the most frequent
+uncovered words. With ``--tokenizer``: tokens per formatted, mixed sample and the steps of one
+epoch at ``--batch-size`` x ``--seq-length`` (packed). ``--json`` prints the same numbers for
+scripts (``steps_per_epoch`` at the top level). The computations are in
+``easylm_commit.coverage``.
+"""
+
+import json
+import sys
+
+from easylm_commit.commands._common import (
+    add_mixing_arguments, build_formatter, build_mixer, resolve_demo,
+)
+from easylm_commit.errors import UserError
+from easylm_commit.records import iter_records
+from easylm_commit.templates import InvalidRecord
+
+HELP = "dictionary coverage, expected mixing rate and tokens/steps per epoch"
+
+TOP = 20
+
+
+def add_arguments(parser):
+    parser.add_argument("--input", help="Alpaca JSON array or JSONL file (a corpus with --text-field)")
+    parser.add_argument("--tokenizer", metavar="TOK_DIR",
+                        help="Hugging Face tokenizer (directory or hub name) to count tokens and steps")
+    # Stanford Alpaca's train.py: global batch 128, model_max_length 512.
+    parser.add_argument("--batch-size", type=int, default=128, help="sequences per step (default 128)")
+    parser.add_argument("--seq-length", type=int, default=512, help="tokens per sequence (default 512)")
+    parser.add_argument("--top", type=int, default=TOP,
+                        help=f"uncovered words to list per field (default {TOP})")
+    parser.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
+    add_mixing_arguments(parser)
+
+
+def load_tokenizer(spec):
+    import os
+
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise UserError("--tokenizer needs transformers: pip install 'easylm-commit[easylm]'") from None
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(spec)
+    except (OSError, ValueError) as e:
+        where = "directory" if os.path.isdir(spec) else "name or directory"
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(
+            f"--tokenizer {spec}: cannot load a tokenizer from this {where} ({first})") from None
+    if tokenizer.bos_token_id is None or tokenizer.eos_token_id is None:
+        raise UserError(f"--tokenizer {spec}: the tokenizer has no BOS or EOS token")
+    return tokenizer
+
+
+def run(args):
+    from easylm_commit.coverage import dataset_stats
+
+    for name in ("batch_size", "seq_length"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.top < 0:
+        raise UserError(f"--top must be 0 or more, got {args.top}")
+    resolve_demo(args)
+    if not args.dictionary:
+        raise UserError("--dictionary is required (or --demo for the embedded demo dictionary)")
+    mixer = build_mixer(args)
+    formatter = None if args.text_field else build_formatter(args, mixer)
+    tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer else None
+
+    from tqdm import tqdm
+
+    records = tqdm(iter_records(args.input), desc="stats", unit=" rec", mininterval=0.5,
+                   disable=True if args.quiet else None, file=sys.stderr)
+    stats = dataset_stats(
+        records, mixer=mixer, formatter=formatter, text_field=args.text_field,
+        epoch=args.epoch, tokenizer=tokenizer, batch_size=args.batch_size,
+        seq_length=args.seq_length, strict=args.strict, invalid=InvalidRecord,
+    )
+    if stats.records == 0:
+        why = f" ({stats.skipped} skipped; first: {stats.first_skip})" if stats.skipped else ""
+        raise UserError(f"{args.input}: no valid record{why}")
+    result = stats.as_dict(top=args.top)
+    result.update(input=args.input, dictionary=args.dictionary,
+                  reverse_dictionary=args.reverse_dictionary, seed=args.seed, epoch=args.epoch,
+                  dictionary_stats=mixer.dictionary.stats().as_dict(), tokenizer=args.tokenizer)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        _print_tables(result, args)
+    if stats.skipped and not args.quiet:
+        print(f"easylm-commit stats: skipped {stats.skipped} bad record(s); first: {stats.first_skip}",
+              file=sys.stderr)
+    return 0
+
+
+def _pct(x):
+    return f"{100 * x:.1f}%"
+
+
+def _print_tables(r, args):
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    d = r["dictionary_stats"]
+    console.print(
+        f"{r['input']}: {r['records']} records ({r['mode']}, alpha {r['alpha']}); "
+        f"dictionary {r['dictionary']}{' (reversed)' if r['reverse_dictionary'] else ''}: "
+        f"{d['pairs']} pairs, {d['sources']} words", highlight=False, markup=False,
+    )
+    table = Table(title="Dictionary coverage (words as the mixer splits them)")
+    for col in ("field", "words", "covered", "coverage", "expected mixed (alpha x cov.)",
+                f"mixed at seed {r['seed']}, epoch {r['epoch']}"):
+        table.add_column(col, justify="left" if col == "field" else "right")
+    rows = list(r["fields"].items()) + [("all", r["all"])]
+    for name, f in rows:
+        table.add_row(name, str(f["words"]), str(f["covered"]), _pct(f["coverage"]),
+                      _pct(f["expected_mixing_rate"]), _pct(f["observed_mixing_rate"]),
+                      end_section=name == rows[-2][0])
+    console.print(table)
+    if args.top:
+        top = Table(title=f"Most frequent uncovered words (top {args.top})")
+        top.add_column("field")
+        top.add_column("word (count)")
+        for name, f in rows:
+            words = ", ".join(f"{w} ({n})" for w, n in f["top_uncovered"])
+            top.add_row(name, words or "-", end_section=True)
+        console.print(top)
+    t = r["tokens"]
+    if t:
+        layout = "BOS + text + EOS" if args.text_field else "BOS + prompt + response + EOS"
+        tok = Table(title=f"Tokens ({layout})")
+        tok.add_column("")
+        tok.add_column("", justify="right")
+        for label, value in (
+            ("tokens per record: mean", f"{t['mean']:.1f}"),
+            ("tokens per record: median", f"{t['median']:.1f}"),
+            ("tokens per record: max", str(t["max"])),
+            ("tokens per epoch", str(t["total_tokens"])),
+            (f"records longer than {t['seq_length']}", str(t["longer_than_seq"])),
+            (f"steps per epoch (packed, {t['batch_size']} x {t['seq_length']})", str(t["steps_per_epoch"])),
+        ):
+            tok.add_row(label, value)
+        console.print(tok)

@@ -1,0 +1,284 @@
+"""What a dictionary does to a data set, before any training: ``easylm-commit stats``.
+
+- Coverage: the share of words (as the mixer segments them) that the dictionary holds. Only
+  covered words can be replaced, so the expected share of replaced words is
+  ``alpha x coverage`` (Eq. 2-4), per field. The observed share at the chosen seed and epoch
+  is counted too, from the mixer's own report.
+- The most frequent uncovered words: what to add to a dictionary, or a sign of a tokenization
+  mismatch (e.g. a dictionary of lowercased words with diacritics stripped).
+- Tokens: lengths of the formatted, mixed samples exactly as training builds them
+  (``tokens.instruction_tokens``: BOS + prompt + response + EOS; ``tokens.text_tokens`` for a
+  corpus) and the optimizer steps one epoch takes when samples are packed into
+  ``batch_size x seq_length`` blocks, as EasyLM's JSON dataset does.
+
+Plain functions and dataclasses, no printing: the command renders them, tests check them.
+"""
+
+import collections
+import dataclasses
+import math
+import statistics
+
+from easylm_commit.mixer import get_segmenter
+
+
+def _share(part, whole):
+    return part / whole if whole else 0.0
+
+
+@dataclasses.dataclass
+class FieldCoverage:
+    """Word counts of one field over a data set."""
+
+    field: str
+    words: int = 0
+    covered: int = 0
+    replaced: int = 0
+    uncovered: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+
+    @property
+    def coverage(self):
+        return _share(self.covered, self.words)
+
+    @property
+    def observed_mixing_rate(self):
+        return _share(self.replaced, self.words)
+
+    def expected_mixing_rate(self, alpha):
+        return alpha * self.coverage
+
+    def merge(self, other):
+        self.words += other.words
+        self.covered += other.covered
+        self.replaced += other.replaced
+        self.uncovered.update(other.uncovered)
+
+    def as_dict(self, alpha, top=20):
+        return {
+            "words": self.words,
+            "covered": self.covered,
+            "coverage": self.coverage,
+            "expected_mixing_rate": self.expected_mixing_rate(alpha),
+            "replaced": self.replaced,
+            "observed_mixing_rate": self.observed_mixing_rate,
+            "top_uncovered": [[w, n] for w, n in self.uncovered.most_common(top)],
+        }
+
+
+class CoverageCounter:
+    """Counts words per field with the mixer's segmenter and the dictionary's lookup, so that
+    "covered" here means exactly "could be replaced" there.
+
+    Uncovered words are counted lowercased, since lookup is case-insensitive.
+    """
+
+    def __init__(self, dictionary, segmenter=None):
+        self.table = dictionary.table if dictionary is not None else {}
+        self.segmenter = get_segmenter(segmenter)
+        self.fields = {}
+
+    def field(self, name):
+        if name not in self.fields:
+            self.fields[name] = FieldCoverage(name)
+        return self.fields[name]
+
+    def add(self, name, text, replaced=0):
+        """Count ``text`` (the *unmixed* text) under ``name``; ``replaced`` comes from the
+        mixer's report of the same text."""
+        counts = self.field(name)
+        table = self.table
+        for word in self.segmenter.split(text)[1::2]:
+            counts.words += 1
+            lowered = word.lower()
+            if lowered in table:
+                counts.covered += 1
+            else:
+                counts.uncovered[lowered] += 1
+        counts.replaced += replaced
+        return counts
+
+    def total(self):
+        all_fields = FieldCoverage("all")
+        for counts in self.fields.values():
+            all_fields.merge(counts)
+        return all_fields
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenStats:
+    """Token lengths of one epoch's samples and the steps they make."""
+
+    records: int
+    total_tokens: int
+    mean: float
+    median: float
+    max: int
+    batch_size: int
+    seq_length: int
+    steps_per_epoch: int
+    longer_than_seq: int  # samples that a non-packing loader would truncate
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+
+def token_stats(lengths, batch_size, seq_length):
+    """Packed steps: all samples of an epoch concatenated and cut into ``batch_size`` rows of
+    ``seq_length`` tokens, so steps = ceil(total tokens / (batch_size * seq_length))."""
+    lengths = list(lengths)
+    total = sum(lengths)
+    return TokenStats(
+        records=len(lengths),
+        total_tokens=total,
+        mean=statistics.fmean(lengths) if lengths else 0.0,
+        median=float(statistics.median(lengths)) if lengths else 0.0,
+        max=max(lengths, default=0),
+        batch_size=batch_size,
+        seq_length=seq_length,
+        steps_per_epoch=math.ceil(total / (batch_size * seq_length)),
+        longer_than_seq=sum(1 for n in lengths if n > seq_length),
+    )
+
+
+@dataclasses.dataclass
+class DatasetStats:
+    records: int
+    skipped: int
+    first_skip: str
+    alpha: float
+    mode: str
+    fields: dict        # name -> FieldCoverage, in first-seen order
+    total: FieldCoverage
+    tokens: TokenStats = None  # only with a tokenizer
+
+    def as_dict(self, top=20):
+        return {
+            "records": self.records,
+            "skipped": self.skipped,
+            "first_skip": self.first_skip,
+            "alpha": self.alpha,
+            "mode": self.mode,
+            "fields": {name: c.as_dict(self.alpha, top) for name, c in self.fields.items()},
+            "all": self.total.as_dict(self.alpha, top),
+            "tokens": self.tokens.as_dict() if self.tokens else None,
+            # Top level, for scripts: what an epoch costs (None without a tokenizer).
+            "steps_per_epoch": self.tokens.steps_per_epoch if self.tokens else None,
+        }
+
+
+class _LengthCounter:
+    """Tokenizes in chunks (the fast tokenizers batch in Rust) and keeps only lengths."""
+
+    CHUNK = 512
+
+    def __init__(self, tokenizer, text_mode):
+        self.tokenizer = tokenizer
+        self.text_mode = text_mode
+        self.pending = []
+        self.lengths = []
+
+    def add(self, *texts):
+        if self.tokenizer is None:
+            return
+        self.pending.append(texts)
+        if len(self.pending) >= self.CHUNK:
+            self.flush()
+
+    def flush(self):
+        if not self.pending:
+            return
+        from easylm_commit import tokens
+
+        if self.text_mode:
+            encoded = tokens.text_tokens(self.tokenizer, [t for (t,) in self.pending])
+        else:
+            encoded = tokens.instruction_tokens(
+                self.tokenizer, [p for p, _ in self.pending], [r for _, r in self.pending],
+            )
+        self.lengths.extend(len(t) for t, _ in encoded)
+        self.pending = []
+
+
+def dataset_stats(records, mixer=None, formatter=None, text_field=None, dictionary=None,
+                  alpha=None, epoch=0, tokenizer=None, batch_size=128, seq_length=512,
+                  strict=False, invalid=Exception):
+    """Coverage (and token) statistics of ``records``: an iterable of ``(where, record)``.
+
+    Instruction records go through ``formatter`` (its mode decides what is mixed); with
+    ``text_field`` each record's field is mixed with ``mixer`` as plain text. Record i uses
+    the mixing key ``(epoch, i)`` as the training datasets do, so the observed rates and
+    the token counts are those of that epoch. Records that raise ``invalid`` are skipped and
+    counted, or re-raised with ``strict``.
+    """
+    if dictionary is None and mixer is not None:
+        dictionary = mixer.dictionary
+    segmenter = mixer.segmenter if mixer is not None else None
+    mode = "text" if text_field else formatter.mode
+    if alpha is None:
+        alpha = mixer.alpha if mixer is not None else 0.0
+    if mode == "none":
+        alpha = 0.0  # nothing is mixed: coverage is still worth knowing, the rate is 0
+    counter = CoverageCounter(dictionary, segmenter)
+    lengths = _LengthCounter(tokenizer, text_mode=bool(text_field))
+    n = skipped = 0
+    first_skip = None
+    for index, (where, record) in enumerate(records):
+        key = (epoch, index)
+        try:
+            if text_field:
+                _add_text(counter, lengths, mixer, record, text_field, key, alpha)
+            else:
+                _add_instruction(counter, lengths, formatter, record, key)
+        except invalid as e:
+            if strict:
+                raise type(e)(f"{where}: {e}") from None
+            skipped += 1
+            first_skip = first_skip or f"{where}: {e}"
+            continue
+        n += 1
+    lengths.flush()
+    return DatasetStats(
+        records=n, skipped=skipped, first_skip=first_skip, alpha=alpha, mode=mode,
+        fields=dict(counter.fields), total=counter.total(),
+        tokens=token_stats(lengths.lengths, batch_size, seq_length) if tokenizer is not None else None,
+    )
+
+
+def _add_text(counter, lengths, mixer, record, field, key, alpha):
+    from easylm_commit.templates import InvalidRecord
+
+    if not isinstance(record, dict) or not isinstance(record.get(field), str):
+        raise InvalidRecord(f"field {field!r} is missing or not a string")
+    text = record[field]
+    if mixer is not None and alpha > 0.0:
+        report = mixer.mix_with_report(text, key + (field,))
+        mixed, replaced = report.text, report.replaced
+    else:
+        mixed, replaced = text, 0
+    counter.add(field, text, replaced)
+    lengths.add(mixed)
+
+
+def _add_instruction(counter, lengths, formatter, record, key):
+    instruction, input_, output = formatter.read_fields(record)
+    sample = formatter.format(record, key, report=True)
+    reports = sample.reports
+
+    def replaced(k):
+        return reports[k].replaced if k in reports else 0
+
+    counter.add("instruction", instruction, replaced("instruction"))
+    # An empty input is not shown to the model (the no-input template is used): its zero
+    # words still make the field appear, so a data set without inputs says so.
+    counter.add("input", input_, replaced("input"))
+    counter.add("output", output, replaced("output"))
+    if formatter.mode == "naive":
+        # The template is mixed too (Table 4's naive code-mixing): count its words.
+        template_keys = sorted(k for k in reports if isinstance(k, tuple) and k[0] == "template")
+        pieces = [text for text, kind in sample.segments if kind == "template"]
+        # Count the unmixed literal: undo the replacements recorded for each piece.
+        from easylm_commit.mixer import unmix
+
+        for k, mixed_piece in zip(template_keys, pieces):
+            counter.add("template", unmix(mixed_piece, reports[k].replacements), replaced(k))
+    lengths.add(sample.prompt, sample.response)

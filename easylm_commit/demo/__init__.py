@@ -1,0 +1,34 @@
+"""A small English-Hindi demo, so the first run needs no download: ``--demo``.
+
+- ``en-hi.txt`` (``DEMO_DICTIONARY``): an English->Hindi dictionary in MUSE format, one
+  ``english hindi`` pair a line, a source with several translations on several lines, a few
+  identical pairs (``1 1``) as MUSE has. About a thousand pairs: the commonest English words,
+  numbers, question words, every word of the Stanford Alpaca template, the words of the demo
+  records, and the English of the words of the demo corpus (so that ``--reverse-dictionary``
+  covers it). Hindi has no articles: ``the`` is given the demonstrative ``वह`` and ``a``/``an``
+  the numeral ``एक``, the nearest single words, as a word-for-word dictionary must.
+- ``alpaca_demo.json`` (``DEMO_INSTRUCTIONS``): 50 Alpaca-style records (a JSON array of
+  ``instruction``/``input``/``output``), about half with an input, several of them extractive
+  QA over a short context as in the paper's benchmarks.
+- ``hindi_corpus.jsonl`` (``DEMO_CORPUS``): 72 short encyclopaedic Hindi paragraphs,
+  ``{"text": ...}`` a line, for the alignment phase (Hindi mixed into English).
+
+All three are handwritten for this project (license: the project's own), not extracts of MUSE,
+Alpaca or Wikipedia. They are for trying the tools and for tests; far too small to train on.
+"""
+
+import importlib.resources
+
+
+def _path(name):
+    # files() is a real directory for a wheel or a source checkout (the package is not
+    # zip-safe), so the str() is a path that open() and the dataset loaders accept.
+    return str(importlib.resources.files(__name__) / name)
+
+
+DEMO_DICTIONARY = _path("en-hi.txt")
+DEMO_INSTRUCTIONS = _path("alpaca_demo.json")
+DEMO_CORPUS = _path("hindi_corpus.jsonl")
+
+# For the alignment demo: the corpus is Hindi, the dictionary en->hi, so mix with it reversed.
+DEMO_CORPUS_FIELD = "text"

@@ -1,0 +1,189 @@
+"""Load the paper's QA test sets as flat SQuAD-style records, from the hub or from local files.
+
+Every task sees the same columns: ``id``, ``context``, ``question``, ``answers`` (``{"text":
+[...]}``; an empty list or an empty string marks an unanswerable question) and ``lang`` (the
+answer language, which the metric needs).
+
+Where the data comes from (``datasets`` 5 no longer runs dataset loading scripts, and MLQA and
+IndicQA are published on the hub only as scripts, so their data files are read directly):
+
+- XQuAD (el, hi, th): ``google/xquad``, configs ``xquad.<lang>``, split ``validation`` (the only
+  one; 1190 questions per language).
+- MLQA (hi): the official ``MLQA_V1.zip`` that ``facebook/mlqa``'s script downloads, file
+  ``MLQA_V1/test/test-context-hi-question-hi.json`` (4918 questions), fetched and cached with
+  ``datasets.DownloadManager``.
+- IndicQA (ta, bn): ``data/indicqa.<lang>.json`` of ``ai4bharat/IndicQA`` (the files its script
+  reads, SQuAD format; the script calls them the ``test`` split), fetched with
+  ``huggingface_hub``, pinned to ``INDICQA_REVISION``.
+
+Local files (clusters without hub access, and the tests): a directory holding
+``<benchmark>_<lang>.jsonl`` (``xquad_el.jsonl``, ``xquad_hi.jsonl``, ``xquad_th.jsonl``,
+``mlqa_hi.jsonl``, ``indicqa_ta.jsonl``, ``indicqa_bn.jsonl``), one JSON object per line with
+``context``, ``question``, ``answers`` (``{"text": [...]}``) and optionally ``id``; or
+``<benchmark>_<lang>.json`` in the nested SQuAD format of the original downloads. The directory
+is chosen with ``easylm-commit eval --local-data DIR``, with lm-eval's
+``--metadata '{"local_data": "DIR"}'``, or with the environment variable ``EASYLM_COMMIT_QA_DATA``.
+"""
+
+import json
+import os
+from pathlib import Path
+
+from easylm_commit.errors import UserError
+
+# benchmark -> languages the paper evaluates (Table 2).
+BENCHMARKS = {"mlqa": ("hi",), "xquad": ("el", "hi", "th"), "indicqa": ("ta", "bn")}
+LOCAL_DATA_ENV = "EASYLM_COMMIT_QA_DATA"
+MLQA_URL = "https://dl.fbaipublicfiles.com/MLQA/MLQA_V1.zip"
+INDICQA_REPO = "ai4bharat/IndicQA"
+# The commit whose data/ holds the final IndicQA files ("update data", Nov 2022); later commits
+# only touch the loading script and the card.
+INDICQA_REVISION = "570d90ae4f7b64fe4fdd5f42fc9f9279b8c9fd9d"
+
+
+def _features():
+    import datasets
+
+    return datasets.Features(
+        {
+            "id": datasets.Value("string"),
+            "context": datasets.Value("string"),
+            "question": datasets.Value("string"),
+            "answers": {"text": datasets.List(datasets.Value("string"))},
+            "lang": datasets.Value("string"),
+        }
+    )
+
+
+def local_file(directory, benchmark, lang):
+    """The file of ``benchmark``/``lang`` in a local data directory, or None if it has none."""
+    for suffix in (".jsonl", ".json"):
+        path = Path(directory) / f"{benchmark}_{lang}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _answer_texts(answers, where):
+    # Flat files carry {"text": [...]}; SQuAD files carry [{"text": ..., "answer_start": ...}].
+    if isinstance(answers, dict):
+        answers = answers.get("text")
+    elif isinstance(answers, list):
+        answers = [a.get("text") if isinstance(a, dict) else a for a in answers]
+    if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+        raise UserError(f'{where}: field "answers" must be {{"text": [strings]}}')
+    return answers
+
+
+def _record(obj, where, lang, fallback_id):
+    if not isinstance(obj, dict):
+        raise UserError(f"{where}: expected a JSON object")
+    for field in ("context", "question"):
+        if not isinstance(obj.get(field), str):
+            raise UserError(f'{where}: field "{field}" missing or not a string')
+    return {
+        "id": str(obj.get("id", fallback_id)),
+        "context": obj["context"],
+        "question": obj["question"],
+        "answers": {"text": _answer_texts(obj.get("answers", []), where)},
+        "lang": lang,
+    }
+
+
+def read_jsonl(path, lang):
+    """Flat records from a JSONL file; errors name the file and line."""
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{line_no}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise UserError(f"{where}: invalid JSON ({e.msg})") from None
+            records.append(_record(obj, where, lang, fallback_id=f"{Path(path).stem}-{line_no}"))
+    return records
+
+
+def read_squad(path, lang):
+    """Flat records from a nested SQuAD-format file (``{"data": [{"paragraphs": [...]}]}``)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise UserError(f'{path}: expected SQuAD format, an object with a "data" list')
+    records = []
+    for a, article in enumerate(data["data"]):
+        for p, paragraph in enumerate(article.get("paragraphs", [])):
+            for q, qa in enumerate(paragraph.get("qas", [])):
+                where = f"{path}: data[{a}].paragraphs[{p}].qas[{q}]"
+                flat = dict(qa, context=paragraph.get("context"))
+                records.append(_record(flat, where, lang, fallback_id=f"{a}-{p}-{q}"))
+    return records
+
+
+def read_file(path, lang):
+    path = Path(path)
+    return read_jsonl(path, lang) if path.suffix == ".jsonl" else read_squad(path, lang)
+
+
+def _from_hub(benchmark, lang):
+    import datasets
+
+    if benchmark == "xquad":
+        ds = datasets.load_dataset("google/xquad", f"xquad.{lang}", split="validation")
+        return [
+            {"id": r["id"], "context": r["context"], "question": r["question"],
+             "answers": {"text": list(r["answers"]["text"])}, "lang": lang}
+            for r in ds
+        ]
+    if benchmark == "mlqa":
+        root = datasets.DownloadManager().download_and_extract(MLQA_URL)
+        name = f"test-context-{lang}-question-{lang}.json"
+        return read_squad(Path(root) / "MLQA_V1" / "test" / name, lang)
+    if benchmark == "indicqa":
+        from huggingface_hub import hf_hub_download
+
+        path = hf_hub_download(
+            INDICQA_REPO, f"data/indicqa.{lang}.json",
+            repo_type="dataset", revision=INDICQA_REVISION,
+        )
+        return read_squad(path, lang)
+    raise ValueError(f"unknown benchmark {benchmark!r}")
+
+
+def load_records(benchmark, lang, local_data=None):
+    """The test records of ``benchmark`` in ``lang`` as a list of flat dicts."""
+    if benchmark not in BENCHMARKS or lang not in BENCHMARKS[benchmark]:
+        raise UserError(f"no {benchmark} test set for language {lang!r}")
+    local_data = local_data or os.environ.get(LOCAL_DATA_ENV) or None
+    if local_data is None:
+        return _from_hub(benchmark, lang)
+    path = local_file(local_data, benchmark, lang)
+    if path is None:
+        raise UserError(
+            f"{local_data}: no {benchmark}_{lang}.jsonl or {benchmark}_{lang}.json "
+            f"(local QA data directory)"
+        )
+    records = read_file(path, lang)
+    if not records:
+        raise UserError(f"{path}: no records")
+    return records
+
+
+def load_qa(benchmark, lang, local_data=None, **_metadata):
+    """lm-eval ``custom_dataset`` hook: a DatasetDict with one ``test`` split.
+
+    lm-eval calls it with the task's ``dataset_kwargs`` (``benchmark``, ``lang``) and all of its
+    metadata (``local_data`` if given, the model arguments, the task version...), hence
+    ``**_metadata``.
+    """
+    import datasets
+
+    records = load_records(benchmark, lang, local_data)
+    return datasets.DatasetDict(
+        {"test": datasets.Dataset.from_list(records, features=_features())}
+    )

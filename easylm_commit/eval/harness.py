@@ -1,0 +1,105 @@
+"""Run the COMMIT QA tasks with lm-eval's Python API, so users need not learn lm-eval.
+
+The equivalent lm-eval command line, for those who prefer it::
+
+    lm_eval --model hf --model_args pretrained=HF_DIR \\
+        --include_path "$(python -c 'import easylm_commit.eval as e; print(e.tasks_dir())')" \\
+        --tasks commit_qa,commit_qa_en [--metadata '{"local_data": "DIR"}']
+"""
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from easylm_commit.errors import UserError
+from easylm_commit.eval import BENCHMARKS, GROUPS, TASKS, tasks_dir
+from easylm_commit.eval.data import LOCAL_DATA_ENV, local_file
+
+
+def expand_tasks(spec):
+    """Task and group names from a comma-separated list, checked against ours."""
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    known = set(TASKS) | set(GROUPS)
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise UserError(
+            f"unknown task {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(list(GROUPS) + list(TASKS))}"
+        )
+    return names
+
+
+def _leaf_tasks(names):
+    return [t for n in names for t in GROUPS.get(n, (n,))]
+
+
+def check_local_data(directory, names):
+    """Fail before loading a model if the local data directory lacks a test set."""
+    if not Path(directory).is_dir():
+        raise UserError(f"{directory}: local QA data directory not found")
+    for task in _leaf_tasks(names):
+        benchmark, lang = task.removeprefix("commit_").removesuffix("_en").split("_")
+        assert lang in BENCHMARKS[benchmark]
+        if local_file(directory, benchmark, lang) is None:
+            raise UserError(
+                f"{directory}: no {benchmark}_{lang}.jsonl or {benchmark}_{lang}.json "
+                f"(needed by {task})"
+            )
+
+
+def run_lm_eval(model_path, tasks, tokenizer=None, local_data=None, limit=None,
+                batch_size=1, device="cpu", dtype="auto", log_samples=False):
+    """lm-eval's result dict for ``tasks`` (names of ours) on the HF model in ``model_path``."""
+    if not (Path(model_path) / "config.json").is_file():
+        raise UserError(f"{model_path}: not a Hugging Face model directory (no config.json)")
+    names = list(tasks)
+    local_data = local_data or os.environ.get(LOCAL_DATA_ENV) or None
+    if local_data:
+        check_local_data(local_data, names)
+
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    # lm-eval warns once per task that custom_dataset kwargs can come from --metadata; ours do.
+    logging.getLogger("lm_eval.api.task").addFilter(
+        lambda record: "Custom kwargs can be passed" not in record.getMessage()
+    )
+
+    # Only our folder is indexed: lm-eval's own few thousand task files take seconds to scan
+    # and could shadow nothing of ours anyway (all our names start with commit_).
+    manager = TaskManager(
+        include_path=tasks_dir(), include_defaults=False,
+        metadata={"local_data": str(local_data)} if local_data else None,
+    )
+    model_args = {"pretrained": str(model_path), "dtype": dtype}
+    if tokenizer:
+        model_args["tokenizer"] = str(tokenizer)
+    return lm_eval.simple_evaluate(
+        model="hf",
+        model_args=model_args,
+        tasks=names,
+        task_manager=manager,
+        batch_size=batch_size,
+        device=device,
+        limit=limit,
+        log_samples=log_samples,
+        bootstrap_iters=0,  # standard errors are not reported in Table 2; they cost minutes
+    )
+
+
+def write_json_atomic(path, obj):
+    """Write JSON to ``path`` through a temporary file, so no half-written file is left."""
+    from lm_eval.utils import handle_non_serializable
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, ensure_ascii=False, indent=2, default=handle_non_serializable)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,29 @@
+"""The Python side of the COMMIT QA task YAMLs (lm-eval resolves ``!function utils.<name>``).
+
+lm-eval imports this file by path, so it only re-exports and adapts functions of the
+``easylm_commit.eval`` package, where they are tested.
+"""
+
+from easylm_commit.eval.data import load_qa  # noqa: F401  (custom_dataset)
+from easylm_commit.eval.metrics import score
+from easylm_commit.eval.prompts import qa_prompt
+
+
+def prompt_target(doc):
+    """The Alpaca prompt in the test set's own language."""
+    return qa_prompt(doc["context"], doc["question"], doc["lang"])
+
+
+def prompt_en(doc):
+    """The English Alpaca prompt around a target-language context and question."""
+    return qa_prompt(doc["context"], doc["question"], "en")
+
+
+def first_answer(doc):
+    # Only shown in lm-eval's sample logs; scoring uses every reference.
+    texts = doc["answers"]["text"]
+    return texts[0] if texts else ""
+
+
+def process_results(doc, results):
+    return score(results[0], doc["answers"]["text"], doc["lang"])

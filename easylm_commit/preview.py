@@ -1,0 +1,273 @@
+"""Formatted samples coloured like the paper's Figure 1: ``easylm-commit preview``.
+
+Three kinds of text are marked:
+
+- ``template``: the prompt template's own text (grey). Never mixed in ``commit`` mode.
+- ``target``: a word the mixer replaced by its translation (purple).
+- ``replaceable``: a word the dictionary covers but the draw kept in the source language
+  (green) -- with alpha = 0.9 about one covered word in ten.
+
+Everything else (uncovered words, spaces, punctuation) is plain. The marks come from the
+mixer's own report (``MixResult.replacements`` and ``.kept``), never from a second look-up,
+so the preview cannot disagree with what training sees: record i is mixed with the key
+``(epoch, i)``, as in ``easylm-commit mix`` and the training datasets.
+
+A sample is a flat list of ``Span(text, classes)``; the spans concatenate to the exact
+training text (prompt + response, or the mixed corpus text). In ``naive`` mode a template
+word can be ``target`` too; its span then carries both classes. Prompt and response are
+shown as two blocks (the response on a tinted ground): they are tokenized separately and only
+the response is trained on (``tokens.py``), and Alpaca's prompt ends at ``### Response:``
+without a newline, so printed as one string the response would run on after the colon.
+"""
+
+import dataclasses
+import html
+
+from easylm_commit.mixer import CodeMixer
+
+TEMPLATE, TARGET, REPLACEABLE = "template", "target", "replaceable"
+
+# Terminal styles (rich) and page colours for the three marks; a template word that was
+# replaced (naive mode) shows as a replacement.
+STYLES = {TEMPLATE: "grey50", TARGET: "bold purple", REPLACEABLE: "green"}
+LEGEND = (
+    (TEMPLATE, "template"),
+    (TARGET, "replaced (target language)"),
+    (REPLACEABLE, "in the dictionary, kept"),
+)
+CSS = """
+body { font-family: system-ui, sans-serif; max-width: 62em; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { font-size: 1.4em; }
+h2 { font-size: 1em; margin-bottom: .3em; }
+.meta, .counts { color: #555; font-size: .9em; }
+.sample { white-space: pre-wrap; font-family: ui-monospace, Menlo, Consolas, monospace; line-height: 1.55;
+          border: 1px solid #ddd; border-radius: 6px; padding: .8em 1em; }
+.response { background: #f6f2fb; margin-top: .4em; padding: .2em .4em; border-radius: 4px; }
+.template { color: #8a8a8a; }
+.replaceable { color: #2b8a3e; }
+.target { color: #7b2cbf; font-weight: 600; }
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Span:
+    text: str
+    classes: tuple = ()
+
+
+@dataclasses.dataclass
+class PreviewSample:
+    title: str
+    spans: list
+    response_start: int = 0  # spans[:response_start] are the prompt (none for a corpus)
+    words: int = 0
+    covered: int = 0
+    replaced: int = 0
+
+    @property
+    def text(self):
+        return "".join(s.text for s in self.spans)
+
+    @property
+    def prompt_spans(self):
+        return self.spans[:self.response_start]
+
+    @property
+    def response_spans(self):
+        return self.spans[self.response_start:]
+
+    def texts(self, cls):
+        """The texts of the spans that carry ``cls``, in order."""
+        return [s.text for s in self.spans if cls in s.classes]
+
+
+def report_spans(text, report, base=()):
+    """Spans of one mixed text from its ``MixResult``; ``base`` classes go on every span."""
+    if report is None:
+        return [Span(text, base)] if text else []
+    marks = [(r.out_start, r.out_end, TARGET) for r in report.replacements]
+    marks += [(start, end, REPLACEABLE) for start, end in report.kept]
+    marks.sort()
+    spans, pos = [], 0
+    for start, end, cls in marks:
+        if start > pos:
+            spans.append(Span(text[pos:start], base))
+        spans.append(Span(text[start:end], base + (cls,)))
+        pos = end
+    if pos < len(text):
+        spans.append(Span(text[pos:], base))
+    return spans
+
+
+class PreviewBuilder:
+    """Records -> ``PreviewSample``s, for instruction data (through a ``Formatter``) or for a
+    corpus field (through the mixer alone).
+
+    In ``none`` mode nothing is mixed, but the words a mixer *could* replace are still
+    marked: they come from the same dictionary and segmenter at alpha = 0, whose report
+    lists every covered word as kept.
+    """
+
+    def __init__(self, formatter=None, mixer=None, text_field=None, epoch=0):
+        self.formatter = formatter
+        self.mixer = mixer
+        self.text_field = text_field
+        self.epoch = epoch
+        mode = "text" if text_field else formatter.mode
+        self.mode = mode
+        self.coverage_mixer = None
+        if mixer is not None and mode == "none":
+            self.coverage_mixer = CodeMixer(mixer.dictionary, 0.0, segmenter=mixer.segmenter)
+
+    def build(self, index, record, title):
+        key = (self.epoch, index)
+        if self.text_field:
+            return self._text(record, key, title)
+        return self._instruction(record, key, title)
+
+    def _text(self, record, key, title):
+        from easylm_commit.templates import InvalidRecord
+
+        field = self.text_field
+        if not isinstance(record, dict) or not isinstance(record.get(field), str):
+            raise InvalidRecord(f"field {field!r} is missing or not a string")
+        text = record[field]
+        report = self.mixer.mix_with_report(text, key + (field,)) if self.mixer else None
+        sample = PreviewSample(title, report_spans(report.text if report else text, report))
+        _count(sample, [report])
+        return sample
+
+    def _instruction(self, record, key, title):
+        f = self.formatter
+        sample = f.format(record, key, report=True)
+        reports = dict(sample.reports)
+        if self.coverage_mixer is not None and not reports:
+            # none mode: mark what could be replaced (the texts are unmixed, so the alpha = 0
+            # report's spans index them directly).
+            for kind in ("instruction", "input", "output"):
+                text = getattr(sample, kind)
+                if text:
+                    reports[kind] = self.coverage_mixer.mix_with_report(text)
+        # Template pieces were mixed (naive mode) under ("template", j) in segment order.
+        template_reports = iter([reports[k] for k in sorted(
+            (k for k in reports if isinstance(k, tuple) and k[0] == "template"),
+            key=lambda k: k[1])])
+        spans, used = [], []
+        response_start = None
+        for text, kind in sample.segments:
+            if kind == "output" and response_start is None:
+                response_start = len(spans)  # the formatter's last segment is the response
+            if kind == TEMPLATE:
+                report = next(template_reports, None) if f.mode == "naive" else None
+                spans += report_spans(text, report, (TEMPLATE,))
+            else:
+                report = reports.get(kind)
+                spans += report_spans(text, report)
+            used.append(report)
+        if response_start is None:
+            response_start = len(spans)
+        preview = PreviewSample(title, spans, response_start=response_start)
+        _count(preview, used)
+        return preview
+
+
+def _count(sample, reports):
+    for r in reports:
+        if r is not None:
+            sample.words += r.words
+            sample.covered += r.covered
+            sample.replaced += r.replaced
+
+
+def counts_line(sample):
+    return (f"{sample.replaced} of {sample.covered} covered words replaced "
+            f"({sample.words} words in the mixed parts)")
+
+
+def legend_items(samples):
+    """The legend entries that apply: a corpus has no template."""
+    has_template = any(TEMPLATE in span.classes for s in samples for span in s.spans)
+    return [(cls, label) for cls, label in LEGEND if cls != TEMPLATE or has_template]
+
+
+# -- terminal -----------------------------------------------------------------------------
+def _style(classes):
+    for cls in (TARGET, REPLACEABLE, TEMPLATE):
+        if cls in classes:
+            return STYLES[cls]
+    return None
+
+
+def to_rich_text(spans):
+    from rich.text import Text
+
+    text = Text()
+    for span in spans:
+        text.append(span.text, style=_style(span.classes))
+    return text
+
+
+def render_terminal(samples, console, heading=None, legend=True):
+    """Print the samples; ``console`` is a ``rich.console.Console`` (it drops colour when
+    the output is not a terminal)."""
+    from rich.text import Text
+
+    if heading:
+        console.print(Text(heading, style="bold"))
+    if legend:
+        line = Text()
+        for i, (cls, label) in enumerate(legend_items(samples)):
+            if i:
+                line.append("  ")
+            line.append(label, style=STYLES[cls])
+        console.print(line)
+    for sample in samples:
+        console.rule(Text(sample.title))
+        if sample.prompt_spans:
+            console.print(to_rich_text(sample.prompt_spans))
+        console.print(to_rich_text(sample.response_spans))
+        console.print(Text(counts_line(sample), style="dim"))
+
+
+# -- HTML ---------------------------------------------------------------------------------
+def _span_html(span):
+    text = html.escape(span.text, quote=False)
+    if not span.classes:
+        return text
+    return f'<span class="{" ".join(span.classes)}">{text}</span>'
+
+
+def render_html(samples, heading="COMMIT preview", meta=""):
+    """A standalone page: inline CSS, no scripts, every piece of data escaped. Each sample is
+    a ``<div class="sample">`` whose spans carry the classes ``template``, ``target`` and
+    ``replaceable``."""
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(heading)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{esc(heading)}</h1>",
+    ]
+    if meta:
+        parts.append(f'<p class="meta">{esc(meta)}</p>')
+    legend = " &middot; ".join(
+        f'<span class="legend {cls}">{esc(label)}</span>' for cls, label in legend_items(samples))
+    parts.append(f'<p class="meta">{legend}</p>')
+    for sample in samples:
+        parts.append("<section>")
+        parts.append(f"<h2>{esc(sample.title)}</h2>")
+        blocks = []
+        if sample.prompt_spans:
+            blocks.append('<div class="prompt">' + "".join(map(_span_html, sample.prompt_spans)) + "</div>")
+        blocks.append('<div class="response">' + "".join(map(_span_html, sample.response_spans)) + "</div>")
+        parts.append('<div class="sample">' + "".join(blocks) + "</div>")
+        parts.append(f'<p class="counts">{esc(counts_line(sample))}</p>')
+        parts.append("</section>")
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)
