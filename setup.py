@@ -5,7 +5,23 @@ Extras: ``easylm`` (the stack EasyLM main is known to run with, pinned as EasyLM
 ``eval`` (lm-eval and the report), ``thai`` (word segmentation), ``test``.
 """
 
+import glob
+import os
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+
+class BuildWithPatches(build_py):
+    """Ship the top-level patches/ inside the package (easylm_commit/_patches), so that
+    ``easylm-commit patch`` works from a wheel; patches/ stays the one copy in the repo."""
+
+    def run(self):
+        super().run()
+        target = os.path.join(self.build_lib, "easylm_commit", "_patches")
+        os.makedirs(target, exist_ok=True)
+        for patch in sorted(glob.glob("patches/*.patch")):
+            self.copy_file(patch, os.path.join(target, os.path.basename(patch)))
 
 EASYLM = [
     # EasyLM main (fe5b2c3) pins these; on a TPU or GPU install the matching jax[tpu]/jax[cuda].
@@ -35,8 +51,8 @@ setup(
     package_data={
         "easylm_commit": [
             "demo/*.txt", "demo/*.json", "demo/*.jsonl",
-            "eval/tasks/*.yaml", "eval/tasks/*/*.yaml",
-            "patches/*.patch",
+            # lm-eval indexes every *.yaml as a task; the shared include is named *_yaml.
+            "eval/tasks/*.yaml", "eval/tasks/*_yaml", "eval/tasks/*.py",
         ],
     },
     install_requires=["regex", "numpy", "tqdm", "rich"],
@@ -47,6 +63,7 @@ setup(
         "test": TEST,
         "all": sorted(set(EASYLM + EVAL + THAI + TEST)),
     },
+    cmdclass={"build_py": BuildWithPatches},
     entry_points={
         "console_scripts": ["easylm-commit=easylm_commit.cli:main"],
         # Discovered by EasyLM's DatasetFactory once patches/ is applied.

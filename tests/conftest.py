@@ -38,26 +38,11 @@ def easylm_path():
 
 
 def build_llama_tokenizer(out_dir, corpus=FIXTURES / "spm_corpus.txt", vocab_size=600):
-    """A SentencePiece BPE model with LLaMA's settings (byte fallback, digits split, no
-    whitespace normalisation), saved as a Hugging Face LLaMA tokenizer (slow and fast)."""
-    import sentencepiece as spm
-    from transformers import LlamaTokenizer, LlamaTokenizerFast
+    """A small LLaMA-style tokenizer trained on the fixture text (see spm_tokenizer.py)."""
+    from easylm_commit.spm_tokenizer import train_llama_tokenizer
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    prefix = out_dir / "spm"
-    spm.SentencePieceTrainer.train(
-        input=str(corpus), model_prefix=str(prefix), vocab_size=vocab_size,
-        model_type="bpe", byte_fallback=True, character_coverage=1.0, split_digits=True,
-        unk_id=0, bos_id=1, eos_id=2, pad_id=-1, normalization_rule_name="identity",
-        add_dummy_prefix=True, remove_extra_whitespaces=False,
-        allow_whitespace_only_pieces=True, minloglevel=2,
-    )
-    slow = LlamaTokenizer(vocab_file=str(prefix) + ".model", legacy=True)
-    slow.save_pretrained(str(out_dir))
-    fast = LlamaTokenizerFast.from_pretrained(str(out_dir), legacy=True)
-    fast.save_pretrained(str(out_dir))
-    return str(out_dir)
+    lines = Path(corpus).read_text(encoding="utf-8").splitlines()
+    return train_llama_tokenizer(lines, str(out_dir), vocab_size)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,12 @@ from easylm_commit.mixer import SEGMENTERS, CodeMixer
 from easylm_commit.templates import MODES, FieldNames, Formatter
 
 
-def add_mixing_arguments(parser, alpha=0.9):
+# The paper's alphas: 0.9 for COMMIT's instruction data, 0.5 for the alignment corpus.
+ALPHA_INSTRUCTIONS = 0.9
+ALPHA_CORPUS = 0.5
+
+
+def add_mixing_arguments(parser):
     g = parser.add_argument_group("mixing")
     g.add_argument("--demo", action="store_true",
                    help="use the embedded English-Hindi demo dictionary and data where none is given "
@@ -23,7 +28,9 @@ def add_mixing_arguments(parser, alpha=0.9):
                    help="use the dictionary target->source (alignment: target-language text into English)")
     g.add_argument("--drop-identical", action="store_true",
                    help="drop 'x x' pairs (numbers, names) that MUSE holds many of")
-    g.add_argument("--alpha", type=float, default=alpha, help=f"replacement probability (default {alpha})")
+    g.add_argument("--alpha", type=float, default=None,
+                   help=f"replacement probability (default {ALPHA_INSTRUCTIONS} for instruction "
+                        f"records, {ALPHA_CORPUS} with --text-field, as in the paper)")
     g.add_argument("--seed", type=int, default=0, help="mixing seed (default 0)")
     g.add_argument("--epoch", type=int, default=0,
                    help="epoch whose mixing to reproduce; 0 matches a training run's first epoch")
@@ -42,7 +49,10 @@ def add_mixing_arguments(parser, alpha=0.9):
 
 
 def resolve_demo(args, input_attr="input"):
-    """Fill --dictionary and the input from the embedded demo when --demo is given."""
+    """Fill --dictionary and the input from the embedded demo when --demo is given, and
+    the default alpha for what is being mixed."""
+    if args.alpha is None:
+        args.alpha = ALPHA_CORPUS if args.text_field else ALPHA_INSTRUCTIONS
     if getattr(args, "demo", False):
         from easylm_commit import demo
 
@@ -60,6 +70,8 @@ def resolve_demo(args, input_attr="input"):
 
 
 def build_mixer(args):
+    if args.alpha is None:
+        args.alpha = ALPHA_CORPUS if args.text_field else ALPHA_INSTRUCTIONS
     if args.mode not in MODES:
         raise UserError(f"--mode: unknown mode {args.mode!r} (choose from {', '.join(MODES)})")
     if not 0.0 <= args.alpha <= 1.0:

@@ -7,6 +7,7 @@ status 1 when anything FAILs, so scripts can gate a TPU job on it.
 import importlib
 import os
 import sys
+import warnings
 from importlib import metadata
 
 HELP = "check EasyLM, package versions, the patch and the dataset registry"
@@ -67,7 +68,10 @@ def findings(easylm_dir=None):
     if d and d not in sys.path:
         sys.path.insert(0, os.path.abspath(d))
     try:
-        data = importlib.import_module("EasyLM.data")
+        with warnings.catch_warnings():
+            # wandb (through mlxu) trips pydantic's warnings on import: noise, not findings.
+            warnings.simplefilter("ignore")
+            data = importlib.import_module("EasyLM.data")
     except ImportError as e:
         out.append(("FAIL", f"EasyLM is not importable ({e}); clone young-geng/EasyLM and set "
                             "EASYLM_DIR (or pass --easylm-dir)"))

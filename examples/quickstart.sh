@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# README's main job: COMMIT end to end on the embedded English-Hindi demo, on CPU, in minutes.
+#   1. installs this package with the EasyLM stack (into $VIRTUAL_ENV, or a new .venv here);
+#   2. finds EasyLM: $EASYLM_DIR, or a clone of EasyLM main when the network allows;
+#   3. trains a small LLaMA tokenizer on the demo text (no model hub needed);
+#   4. alignment (codemix_clm, Hindi corpus mixed into English, alpha 0.5), then
+#      COMMIT tuning (commit, Alpaca-style records mixed, alpha 0.9) from the aligned weights,
+#      both in EasyLM's own train loop on its 2-layer debug LLaMA;
+#   5. prints the checkpoints, the losses and a preview of what was trained on.
+# A toy: it shows the pipeline working, not a useful model. examples/commit.sh has the
+# paper's settings.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${OUT:-$ROOT/out/quickstart}
+ALIGN_STEPS=${ALIGN_STEPS:-40}
+COMMIT_STEPS=${COMMIT_STEPS:-60}
+
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  [ -x "$ROOT/.venv/bin/python" ] || python3 -m venv "$ROOT/.venv"
+  PYTHON="$ROOT/.venv/bin/python"
+else
+  PYTHON=${PYTHON:-python}
+fi
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+  echo "== installing easylm-commit[easylm] ($PYTHON)"
+  "$PYTHON" -m pip install -q -e "$ROOT[easylm]"
+fi
+
+if [ -z "${EASYLM_DIR:-}" ]; then
+  EASYLM_DIR="$ROOT/.cache/EasyLM"
+  if [ ! -f "$EASYLM_DIR/EasyLM/data.py" ]; then
+    echo "== EASYLM_DIR is not set: cloning EasyLM main into $EASYLM_DIR"
+    git clone -q --depth 1 https://github.com/young-geng/EasyLM "$EASYLM_DIR" || {
+      echo "quickstart: cannot clone EasyLM (no network?); set EASYLM_DIR to a checkout" >&2; exit 2; }
+  fi
+fi
+export EASYLM_DIR PYTHON
+export WANDB_MODE=disabled HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export JAX_PLATFORMS=${JAX_PLATFORMS:-cpu}
+"$PYTHON" -m easylm_commit.cli doctor | grep -v '^  ok' || true
+
+mkdir -p "$OUT"
+read -r DICT DATA CORPUS < <("$PYTHON" -c 'from easylm_commit import demo; print(demo.DEMO_DICTIONARY, demo.DEMO_INSTRUCTIONS, demo.DEMO_CORPUS)')
+echo "== training a demo tokenizer -> $OUT/tokenizer"
+"$PYTHON" -m easylm_commit.spm_tokenizer "$OUT/tokenizer" 1000 "$DATA" "$CORPUS" "$DICT" >/dev/null
+VOCAB=$("$PYTHON" -c "from transformers import AutoTokenizer; print(len(AutoTokenizer.from_pretrained('$OUT/tokenizer')))" 2>/dev/null)
+
+source "$ROOT/examples/_easylm_train.sh"
+common=(--llama.base_model=debug --llama.vocab_size="$VOCAB" --tokenizer="$OUT/tokenizer"
+        --dtype=fp32 --log_freq=5 --save_model_freq=100000 --logger.online=False
+        --logger.output_dir="$OUT" --optimizer.type=adamw --optimizer.adamw_optimizer.lr=1e-3
+        --optimizer.adamw_optimizer.lr_warmup_steps=5 --optimizer.adamw_optimizer.weight_decay=0)
+
+echo "== alignment: $ALIGN_STEPS steps of codemix_clm (alpha 0.5) -> $OUT/align"
+"${EASYLM_TRAIN[@]}" "${common[@]}" --total_steps="$ALIGN_STEPS" --logger.experiment_id=align \
+  --train_dataset.type=codemix_clm --train_dataset.codemix_clm.path="$CORPUS" \
+  --train_dataset.codemix_clm.dictionary="$DICT" --train_dataset.codemix_clm.alpha=0.5 \
+  --train_dataset.codemix_clm.seq_length=128 --train_dataset.codemix_clm.batch_size=4 \
+  >"$OUT/align.log" 2>&1 || { tail -20 "$OUT/align.log" >&2; exit 1; }
+
+echo "== COMMIT: $COMMIT_STEPS steps of commit (alpha 0.9) from the aligned weights -> $OUT/commit"
+"${EASYLM_TRAIN[@]}" "${common[@]}" --total_steps="$COMMIT_STEPS" --logger.experiment_id=commit \
+  --load_checkpoint="params::$OUT/align/streaming_params" \
+  --train_dataset.type=commit --train_dataset.commit.path="$DATA" \
+  --train_dataset.commit.dictionary="$DICT" --train_dataset.commit.alpha=0.9 \
+  --train_dataset.commit.seq_length=128 --train_dataset.commit.batch_size=4 \
+  >"$OUT/commit.log" 2>&1 || { tail -20 "$OUT/commit.log" >&2; exit 1; }
+
+losses() { grep -o "'loss': array([^,]*" "$1" | sed "s/'loss': array(//" | tr '\n' ' '; }
+echo
+echo "alignment losses (every 5 steps): $(losses "$OUT/align.log")"
+echo "COMMIT losses    (every 5 steps): $(losses "$OUT/commit.log")"
+echo "checkpoints: params::$OUT/align/streaming_params"
+echo "             params::$OUT/commit/streaming_params"
+echo
+echo "== what COMMIT trained on (first 2 records, epoch 0):"
+"$PYTHON" -m easylm_commit.cli preview --demo -n 2
