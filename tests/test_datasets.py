@@ -206,6 +206,16 @@ def test_json_array_and_jsonl_are_the_same_data(data, tokenizer):
     assert all(same(x, y) for (x, _), (y, _) in zip(a, b))
 
 
+def test_parquet_files_are_read_like_json(data, tokenizer, tmp_path):
+    import datasets
+
+    records = json.loads((data / "alpaca.json").read_text(encoding="utf-8"))
+    datasets.Dataset.from_list(records).to_parquet(str(tmp_path / "alpaca.parquet"))
+    a = take(commit(data, tokenizer), 5)
+    b = take(commit(data, tokenizer, path=str(tmp_path / "alpaca.parquet")), 5)
+    assert all(same(x, y) for (x, _), (y, _) in zip(a, b))
+
+
 def test_shuffle_is_a_deterministic_new_order_each_epoch(data, tokenizer):
     plain = take(commit(data, tokenizer, alpha=0.0), 3)
     shuffled = take(commit(data, tokenizer, alpha=0.0, shuffle=True), 3)
