@@ -106,7 +106,14 @@ class Template:
         except ValueError as e:
             raise UserError(f"template {self.name}: {which}: {e}") from None
         pieces, seen = [], set()
-        for literal, field, _, _ in parsed:
+        for literal, field, spec, conversion in parsed:
+            if spec or conversion:
+                # The pieces are joined verbatim, never through str.format: say so rather
+                # than silently drop "{input!r}" or "{instruction:>10}".
+                raise UserError(
+                    f"template {self.name}: {which}: placeholder {{{field}}} takes no format "
+                    "spec or conversion"
+                )
             # ``required`` is also what can be filled: prompt_no_input has no {input} to give.
             if field is not None and field not in required:
                 raise UserError(

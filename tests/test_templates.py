@@ -233,3 +233,11 @@ def test_unknown_mode_and_a_mixing_mode_without_a_mixer_are_user_errors():
         Formatter(None, mode="mixed")
     with pytest.raises(UserError, match="dictionary"):
         Formatter(None, mode="commit")
+
+
+def test_user_template_placeholders_take_no_format_spec_or_conversion(tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"prompt_input": "{instruction!r} {input}",
+                                "prompt_no_input": "{instruction}"}), encoding="utf-8")
+    with pytest.raises(UserError, match="no format spec or conversion"):
+        Template.load(str(path))
