@@ -17,10 +17,36 @@ generated tokens alone yields the response without a leading space.
 import numpy as np
 
 
+def _rust_backend(tokenizer):
+    """The ``tokenizers.Tokenizer`` behind a fast tokenizer whose ``__call__`` would hand
+    the texts to it unchanged (no truncation or padding configured, no override of the
+    batch path), else None."""
+    try:
+        from transformers import PreTrainedTokenizerFast
+    except ImportError:  # pragma: no cover - transformers is needed to have a tokenizer
+        return None
+    if not isinstance(tokenizer, PreTrainedTokenizerFast):
+        return None
+    if type(tokenizer)._batch_encode_plus is not PreTrainedTokenizerFast._batch_encode_plus:
+        return None
+    backend = tokenizer._tokenizer
+    if backend.truncation is not None or backend.padding is not None:
+        return None
+    return backend
+
+
 def encode_batch(tokenizer, texts):
-    """Token ids of many texts in one call (the fast tokenizers run it in Rust)."""
+    """Token ids of many texts in one call (the fast tokenizers run it in Rust).
+
+    For a plain fast tokenizer the Rust ``encode_batch`` is called directly: the ids are
+    the ones ``tokenizer(texts, add_special_tokens=False)`` returns, without building its
+    per-text dictionaries of attention masks and the like (a tenth of the tokenising time).
+    """
     if not texts:
         return []
+    backend = _rust_backend(tokenizer)
+    if backend is not None:
+        return [e.ids for e in backend.encode_batch(list(texts), add_special_tokens=False)]
     return tokenizer(list(texts), add_special_tokens=False)["input_ids"]
 
 
