@@ -90,3 +90,45 @@ def test_plain_text_is_bos_text_eos_with_loss_on_all_but_bos(tokenizer):
 def test_empty_batches(tokenizer):
     assert instruction_tokens(tokenizer, [], []) == []
     assert text_tokens(tokenizer, []) == []
+
+
+# encode_batch takes SentencePiece's own encoder for LLaMA tokenizers; it must stay exactly
+# the tokenizer's function, special-token strings in the text included.
+ODD_TEXTS = [
+    "hello </s> world", "<s>at the start", "plain <unk> text", "", "  two  spaces\tand\ttabs\n",
+    "नीचे एक निर्देश है।", "ภาษาไทย", "Ελληνικά", "Mixed हिंदी and English, 2024!",
+]
+
+
+def test_encode_batch_is_the_tokenizers_own_encoding(tokenizer):
+    from easylm_commit import tokens
+
+    assert tokens.encode_batch(tokenizer, ODD_TEXTS) == \
+        tokenizer(ODD_TEXTS, add_special_tokens=False)["input_ids"]
+    # The fixture is a SentencePiece LLaMA tokenizer, so the fast route is the one taken.
+    assert isinstance(tokens._ENCODERS[tokenizer], tokens._SentencePieceEncoder)
+
+
+def test_sentencepiece_route_can_be_turned_off(llama_tokenizer_dir, monkeypatch):
+    from transformers import AutoTokenizer
+
+    from easylm_commit import tokens
+
+    monkeypatch.setenv("EASYLM_COMMIT_SENTENCEPIECE", "0")
+    tok = AutoTokenizer.from_pretrained(llama_tokenizer_dir)
+    assert tokens.encode_batch(tok, ODD_TEXTS) == tok(ODD_TEXTS, add_special_tokens=False)["input_ids"]
+    assert tokens._ENCODERS[tok] is None
+
+
+def test_a_tokenizer_that_disagrees_with_its_model_file_is_used_itself(llama_tokenizer_dir):
+    from transformers import AutoTokenizer
+
+    from easylm_commit import tokens
+
+    tok = AutoTokenizer.from_pretrained(llama_tokenizer_dir)
+    # A different normalisation than the .model file's: the probes catch it.
+    from tokenizers import normalizers
+    tok.backend_tokenizer.normalizer = normalizers.Sequence(
+        [tok.backend_tokenizer.normalizer, normalizers.Lowercase()])
+    assert tokens.encode_batch(tok, ["UPPER Case"]) == tok(["UPPER Case"], add_special_tokens=False)["input_ids"]
+    assert tokens._ENCODERS[tok] is None
