@@ -148,27 +148,14 @@ def corpus_documents(vocab, n, seed=SEED + 3, words=(60, 600)):
 
 
 def train_tokenizer(out_dir, texts, vocab_size):
-    """SentencePiece BPE with LLaMA's settings, saved as a Hugging Face LLaMA tokenizer."""
-    import sentencepiece as spm
-    from transformers import LlamaTokenizer, LlamaTokenizerFast
+    """SentencePiece BPE with LLaMA's settings, saved as a Hugging Face LLaMA tokenizer.
+    Newlines inside texts become spaces: the trainer reads one sentence a line."""
+    from easylm_commit.spm_tokenizer import train_llama_tokenizer
 
-    os.makedirs(out_dir, exist_ok=True)
-    corpus = os.path.join(out_dir, "spm_corpus.txt")
-    with open(corpus, "w", encoding="utf-8") as f:
-        for t in texts:
-            f.write(t.replace("\n", " ") + "\n")
-    prefix = os.path.join(out_dir, "spm")
-    spm.SentencePieceTrainer.train(
-        input=corpus, model_prefix=prefix, vocab_size=vocab_size,
-        model_type="bpe", byte_fallback=True, character_coverage=0.9999, split_digits=True,
-        unk_id=0, bos_id=1, eos_id=2, pad_id=-1, normalization_rule_name="identity",
-        add_dummy_prefix=True, remove_extra_whitespaces=False, allow_whitespace_only_pieces=True,
-        max_sentence_length=1 << 16, num_threads=2, minloglevel=2,
+    return train_llama_tokenizer(
+        (t.replace("\n", " ") for t in texts), out_dir, vocab_size,
+        character_coverage=0.9999, max_sentence_length=1 << 16, num_threads=2,
     )
-    os.remove(corpus)
-    LlamaTokenizer(vocab_file=prefix + ".model", legacy=True).save_pretrained(out_dir)
-    LlamaTokenizerFast.from_pretrained(out_dir, legacy=True).save_pretrained(out_dir)
-    return out_dir
 
 
 def write_jsonl(path, rows):

@@ -13,8 +13,9 @@ import sys
 import tempfile
 
 
-def train_llama_tokenizer(texts, out_dir, vocab_size=1000):
-    """Train on ``texts`` (an iterable of strings) and save into ``out_dir``; returns it."""
+def train_llama_tokenizer(texts, out_dir, vocab_size=1000, **trainer_options):
+    """Train on ``texts`` (an iterable of strings) and save into ``out_dir``; returns it.
+    ``trainer_options`` override SentencePieceTrainer settings (e.g. ``num_threads``)."""
     import sentencepiece as spm
     from transformers import LlamaTokenizer, LlamaTokenizerFast
 
@@ -30,13 +31,15 @@ def train_llama_tokenizer(texts, out_dir, vocab_size=1000):
         # pieces of byte fallback and unk/bos/eos: a smaller vocabulary cannot be trained.
         vocab_size = max(vocab_size, len(chars) + 256 + 3 + 16)
         prefix = os.path.join(tmp, "spm")
-        spm.SentencePieceTrainer.train(
+        options = dict(
             input=corpus, model_prefix=prefix, vocab_size=vocab_size,
             model_type="bpe", byte_fallback=True, character_coverage=1.0, split_digits=True,
             unk_id=0, bos_id=1, eos_id=2, pad_id=-1, normalization_rule_name="identity",
             add_dummy_prefix=True, remove_extra_whitespaces=False,
             allow_whitespace_only_pieces=True, hard_vocab_limit=False, minloglevel=2,
         )
+        options.update(trainer_options)
+        spm.SentencePieceTrainer.train(**options)
         slow = LlamaTokenizer(vocab_file=prefix + ".model", legacy=True)
         slow.save_pretrained(out_dir)
     LlamaTokenizerFast.from_pretrained(out_dir, legacy=True).save_pretrained(out_dir)
