@@ -138,7 +138,7 @@ class ThaiSegmenter(RegexSegmenter):
         return out
 
 
-SEGMENTERS = {"default": RegexSegmenter, "regex": RegexSegmenter, "thai": ThaiSegmenter}
+SEGMENTERS = {"default": RegexSegmenter, "thai": ThaiSegmenter}
 
 
 def get_segmenter(segmenter):
