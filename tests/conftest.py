@@ -11,6 +11,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("WANDB_MODE", "disabled")
+# EasyLM on CPU: jaxlib 0.4.28 rewrites attention into a oneDNN call that is many times
+# slower on the debug model's small shapes; without the rewrite the training tests take half
+# the time (subprocesses inherit it).
+os.environ.setdefault("XLA_FLAGS", "--xla_disable_hlo_passes=onednn-matmul-rewriter")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
