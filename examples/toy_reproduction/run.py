@@ -1,0 +1,409 @@
+"""The toy COMMIT reproduction, end to end, in one command.
+
+    EASYLM_DIR=/path/to/EasyLM python examples/toy_reproduction/run.py --out DIR [--quick]
+
+1. writes the synthetic world (``world.py``) and its tokenizer under ``DIR/world``;
+2. pretrains a tiny LLaMA from scratch on the English-centric corpus with EasyLM's own
+   ``llama_train`` (``--train_dataset.type=json``), once, shared by every condition and seed;
+3. for each seed, tunes it with ``python -m easylm_commit.llama_train`` (EasyLM's loop with
+   this package's dataset types), all with the same steps and learning rates:
+   ``none`` (plain Alpaca), ``naive`` (template mixed too), ``commit``, and ``align+commit``
+   (a ``codemix_clm`` alignment phase on the target-language corpus, then COMMIT);
+   ``pretrained`` is the pretrained model alone;
+4. evaluates every model on target-language and English extractive QA (greedy until a
+   newline, EM/F1 from ``easylm_commit.eval.metrics``) and writes ``results.json``,
+   ``results.md`` (mean ± std over seeds) and ``em.png``.
+
+Seeds vary what tuning sees: the instruction set (sampled anew per seed), its order and the
+code-mixing draws; the world, the pretrained model and the evaluation sets are shared, so
+the spread is that of instruction tuning, not of pretraining. Finished runs are reused when
+the command is repeated with the same ``--out`` (delete a run's folder to redo it).
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+# XLA's CPU backend in jaxlib 0.4.28 rewrites EasyLM's attention (a matmul plus a constant
+# causal bias) into a oneDNN call that is ~50x slower than the plain ops on small shapes;
+# without this pass the toy trains in minutes instead of hours. Set before JAX is imported,
+# and inherited by every EasyLM subprocess.
+_XLA_FIX = "--xla_disable_hlo_passes=onednn-matmul-rewriter"
+if _XLA_FIX not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _XLA_FIX).strip()
+
+CONDITIONS = ("pretrained", "none", "naive", "commit", "align+commit")
+
+# Model and schedule. Every tuned condition uses the same TUNE steps and learning rate;
+# align+commit adds the ALIGN phase before its TUNE steps, as in the paper.
+SETTINGS = {
+    "full": dict(
+        seeds=3,
+        model=dict(hidden_size=128, intermediate_size=384, num_hidden_layers=4,
+                   num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=256),
+        seq_length=256, batch_size=8,
+        pretrain=dict(steps=1200, lr=3e-3, warmup=100, end_lr=3e-4),
+        align=dict(steps=120, lr=1e-3, warmup=12, end_lr=1e-4),
+        tune=dict(steps=200, lr=1e-3, warmup=20, end_lr=1e-4),
+    ),
+    "quick": dict(
+        seeds=1,
+        model=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                   num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256),
+        seq_length=256, batch_size=4,
+        pretrain=dict(steps=40, lr=3e-3, warmup=5, end_lr=3e-4),
+        align=dict(steps=8, lr=1e-3, warmup=2, end_lr=1e-4),
+        tune=dict(steps=12, lr=1e-3, warmup=2, end_lr=1e-4),
+    ),
+}
+
+
+class RunError(Exception):
+    pass
+
+
+def easylm_env():
+    """The environment for EasyLM subprocesses; EasyLM comes from ``EASYLM_DIR``."""
+    from easylm_commit.easylm_path import checkout_dir
+
+    d = checkout_dir()  # a one-line UserError when unset or wrong
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (d, env.get("PYTHONPATH", "")) if p)
+    env.setdefault("WANDB_MODE", "disabled")
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("HF_DATASETS_OFFLINE", "1")
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env.setdefault("JAX_PLATFORMS", "cpu")
+    return env
+
+
+def train(name, module, flags, out, settings, phase, vocab_size, tokenizer, load=None):
+    """One EasyLM training run into ``out/runs/name``; returns (checkpoint dir, log info)."""
+    run_dir = os.path.join(out, "runs", name)
+    done = os.path.join(run_dir, "done.json")
+    s, m = settings[phase], settings["model"]
+    cmd = [
+        sys.executable, "-m", module,
+        "--llama.base_model=debug", f"--llama.vocab_size={vocab_size}",
+        *(f"--llama.{k}={v}" for k, v in m.items()),
+        # '' turns off EasyLM's gradient checkpointing: memory is no issue at this size.
+        "--llama.remat_policy=",
+        f"--tokenizer={tokenizer}", "--dtype=fp32", "--param_dtype=fp32",
+        f"--total_steps={s['steps']}", f"--log_freq={max(1, s['steps'] // 10)}",
+        "--optimizer.type=adamw",
+        f"--optimizer.adamw_optimizer.lr={s['lr']}",
+        f"--optimizer.adamw_optimizer.end_lr={s['end_lr']}",
+        f"--optimizer.adamw_optimizer.lr_warmup_steps={s['warmup']}",
+        f"--optimizer.adamw_optimizer.lr_decay_steps={s['steps']}",
+        "--optimizer.adamw_optimizer.weight_decay=0.01",
+        "--logger.online=False", f"--logger.output_dir={os.path.join(out, 'runs')}",
+        f"--logger.experiment_id={name}",
+        # Save once, at the end (EasyLM also saves at step 0 when save_model_freq > 0).
+        f"--save_model_freq={10 ** 9}",
+        "--checkpointer.save_optimizer_state=False", "--checkpointer.float_dtype=fp32",
+        *flags,
+    ]
+    if load:
+        cmd.append(f"--load_checkpoint=params::{os.path.join(load, 'streaming_params')}")
+    # A finished run is reused only if it was made by the very same command.
+    if os.path.exists(done):
+        with open(done) as fin:
+            info = json.load(fin)
+        if info.get("command") == cmd[1:]:
+            return run_dir, info
+    shutil.rmtree(run_dir, ignore_errors=True)
+    os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+    log_path = os.path.join(out, "logs", f"{name}.log")
+    start = time.time()
+    with open(log_path, "w") as log:
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=easylm_env())
+    seconds = time.time() - start
+    with open(log_path, errors="replace") as fin:
+        text = fin.read()
+    if proc.returncode != 0 or not os.path.exists(os.path.join(run_dir, "streaming_params")):
+        tail = "\n".join(text.replace("\r", "\n").splitlines()[-15:])
+        raise RunError(f"training run {name} failed (exit {proc.returncode}), log {log_path}:\n{tail}")
+    losses = [float(x) for x in re.findall(r"'loss': array\(([-0-9.e]+)", text)]
+    info = dict(seconds=round(seconds, 1), steps=s["steps"], first_loss=losses[0] if losses else None,
+                last_loss=losses[-1] if losses else None, command=cmd[1:])
+    with open(done, "w") as fout:
+        json.dump(info, fout)
+    return run_dir, info
+
+
+def commit_flags(path, dictionary, mode, seed, settings):
+    return [
+        "--train_dataset.type=commit",
+        f"--train_dataset.commit.path={path}",
+        f"--train_dataset.commit.dictionary={dictionary}",
+        f"--train_dataset.commit.mode={mode}",
+        "--train_dataset.commit.alpha=0.9",
+        "--train_dataset.commit.shuffle=True",
+        f"--train_dataset.commit.seed={seed}",
+        f"--train_dataset.commit.seq_length={settings['seq_length']}",
+        f"--train_dataset.commit.batch_size={settings['batch_size']}",
+        f"--seed={seed}",
+    ]
+
+
+def align_flags(path, dictionary, seed, settings):
+    return [
+        "--train_dataset.type=codemix_clm",
+        f"--train_dataset.codemix_clm.path={path}",
+        "--train_dataset.codemix_clm.text_field=text",
+        f"--train_dataset.codemix_clm.dictionary={dictionary}",
+        "--train_dataset.codemix_clm.reverse_dictionary=True",
+        "--train_dataset.codemix_clm.alpha=0.5",
+        "--train_dataset.codemix_clm.shuffle=True",
+        f"--train_dataset.codemix_clm.seed={seed}",
+        f"--train_dataset.codemix_clm.seq_length={settings['seq_length']}",
+        f"--train_dataset.codemix_clm.batch_size={settings['batch_size']}",
+        f"--seed={seed}",
+    ]
+
+
+def write_instructions(world_out, seed, count):
+    """A fresh English instruction set per seed (same distribution, other samples)."""
+    import world
+
+    path = os.path.join(world_out, f"alpaca_seed{seed}.json")
+    if not os.path.exists(path):
+        rng = random.Random(f"instructions-{seed}")
+        records = [world.instruction_record(rng) for _ in range(count)]
+        world._write_json(path, records)
+    return path
+
+
+# --- Aggregation and report ------------------------------------------------------------------
+
+
+def mean_std(values):
+    n = len(values)
+    mean = sum(values) / n
+    std = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    return mean, std
+
+
+def summarise(results):
+    """{condition: {lang: {metric: (mean, std, n)}}} over seeds."""
+    table = {}
+    for condition in CONDITIONS:
+        rows = [r for r in results if r["condition"] == condition]
+        if not rows:
+            continue
+        table[condition] = {}
+        for lang in ("xx", "en"):
+            table[condition][lang] = {}
+            for metric in ("exact_match", "f1"):
+                values = [r[lang][metric] for r in rows]
+                table[condition][lang][metric] = (*mean_std(values), len(values))
+    return table
+
+
+def markdown_table(table):
+    lines = [
+        "| condition | xx EM | xx F1 | en EM | en F1 | seeds |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for condition, langs in table.items():
+        cells = []
+        for lang in ("xx", "en"):
+            for metric in ("exact_match", "f1"):
+                mean, std, n = langs[lang][metric]
+                cells.append(f"{mean:.1f} ± {std:.1f}")
+        lines.append(f"| {condition} | " + " | ".join(cells) + f" | {n} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(table, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    conditions = list(table)
+    x = range(len(conditions))
+    width = 0.38
+    fig, ax = plt.subplots(figsize=(6.4, 3.2), dpi=100)
+    for k, (lang, label) in enumerate((("xx", "target language (xx)"), ("en", "English (control)"))):
+        means = [table[c][lang]["exact_match"][0] for c in conditions]
+        stds = [table[c][lang]["exact_match"][1] for c in conditions]
+        ax.bar([i + (k - 0.5) * width for i in x], means, width, yerr=stds, capsize=3, label=label)
+    ax.set_xticks(list(x))
+    ax.set_xticklabels(conditions)
+    ax.set_ylabel("exact match (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title("Toy COMMIT reproduction: extractive QA, mean ± std over seeds")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fout:
+        fout.write(text)
+    os.replace(tmp, path)
+
+
+# --- The experiment --------------------------------------------------------------------------
+
+
+def run(args):
+    easylm_env()  # fail early, in one line, without EASYLM_DIR
+    import world
+    from evaluate import evaluate, load_checkpoint
+
+    size = "quick" if args.quick else "full"
+    settings = json.loads(json.dumps(SETTINGS[size]))
+    if args.seeds:
+        settings["seeds"] = args.seeds
+    for phase in ("pretrain", "align", "tune"):
+        steps = getattr(args, f"{phase}_steps")
+        if steps:
+            # Warm-up keeps its share of the schedule.
+            s = settings[phase]
+            s["warmup"] = max(1, round(s["warmup"] * steps / s["steps"]))
+            s["steps"] = steps
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    started = time.time()
+    log = (lambda *a: None) if args.quiet else (lambda *a: print("[toy]", *a, flush=True))
+
+    world_out = os.path.join(out, "world")
+    manifest = os.path.join(world_out, "manifest.json")
+    if os.path.exists(manifest):
+        with open(manifest) as fin:
+            generated = json.load(fin)
+    else:
+        log(f"writing the synthetic world ({size}) to {world_out}")
+        generated = world.generate(world_out, seed=0, size=size)
+        write_atomic(manifest, json.dumps(generated, indent=1))
+    paths = generated["paths"]
+    from transformers import AutoTokenizer
+
+    vocab_size = len(AutoTokenizer.from_pretrained(paths["tokenizer"]))
+    with open(paths["eval_xx"], encoding="utf-8") as fin:
+        eval_xx = json.load(fin)
+    with open(paths["eval_en"], encoding="utf-8") as fin:
+        eval_en = json.load(fin)
+
+    common = dict(out=out, settings=settings, vocab_size=vocab_size, tokenizer=paths["tokenizer"])
+    timings = {}
+
+    log("pretraining (EasyLM's own llama_train, json dataset)")
+    pretrained, info = train(
+        "pretrain", "EasyLM.models.llama.llama_train",
+        ["--train_dataset.type=json", f"--train_dataset.json_dataset.path={paths['corpus']}",
+         "--train_dataset.text_processor.fields=text",
+         f"--train_dataset.json_dataset.seq_length={settings['seq_length']}",
+         f"--train_dataset.json_dataset.batch_size={settings['batch_size']}"],
+        phase="pretrain", **common,
+    )
+    timings["pretrain"] = info
+    log(f"  pretrain: loss {info['first_loss']} -> {info['last_loss']} in {info['seconds']} s")
+
+    results_path = os.path.join(out, "results.json")
+    results = []
+    cached = {}
+    if os.path.exists(results_path):
+        with open(results_path) as fin:
+            for r in json.load(fin)["runs"]:
+                cached[(r["condition"], r["seed"])] = r
+
+    def score(condition, seed, checkpoint, info):
+        # Scores are reused only for the very checkpoint they were computed on.
+        made_by = " ".join(info["command"])
+        old = cached.get((condition, seed))
+        if old is not None and old.get("made_by") == made_by:
+            results.append(old)
+            return
+        model = load_checkpoint(checkpoint)
+        row = dict(condition=condition, seed=seed, checkpoint=os.path.relpath(checkpoint, out),
+                   made_by=made_by)
+        for lang, items in (("xx", eval_xx), ("en", eval_en)):
+            r = evaluate(model, paths["tokenizer"], items, lang)
+            row[lang] = dict(exact_match=r["exact_match"], f1=r["f1"], n=r["n"])
+            row[f"{lang}_predictions"] = [
+                dict(id=p["id"], prediction=p["prediction"], answers=p["answers"])
+                for p in r["predictions"][:20]
+            ]
+        log(f"  {condition} seed {seed}: xx EM {row['xx']['exact_match']:.1f} F1 {row['xx']['f1']:.1f}"
+            f" | en EM {row['en']['exact_match']:.1f} F1 {row['en']['f1']:.1f}")
+        results.append(row)
+        write_atomic(results_path, json.dumps(dict(runs=results), indent=1, ensure_ascii=False))
+
+    launcher = "easylm_commit.llama_train"
+    for seed in range(settings["seeds"]):
+        alpaca = write_instructions(world_out, seed, generated["sizes"]["instructions"])
+        # The pretrained model does not depend on the seed; it is scored once per seed so
+        # that every row of the table averages the same number of entries.
+        score("pretrained", seed, pretrained, timings["pretrain"])
+        for mode in ("none", "naive", "commit"):
+            name = f"{mode}-seed{seed}"
+            log(f"tuning {name}")
+            ckpt, info = train(name, launcher, commit_flags(alpaca, paths["dictionary"], mode, seed, settings),
+                               phase="tune", load=pretrained, **common)
+            timings[name] = info
+            score(mode, seed, ckpt, info)
+        log(f"aligning align-seed{seed}")
+        aligned, info = train(f"align-seed{seed}", launcher,
+                              align_flags(paths["xx_corpus"], paths["dictionary"], seed, settings),
+                              phase="align", load=pretrained, **common)
+        timings[f"align-seed{seed}"] = info
+        name = f"align+commit-seed{seed}"
+        log(f"tuning {name}")
+        ckpt, info = train(name, launcher, commit_flags(alpaca, paths["dictionary"], "commit", seed, settings),
+                           phase="tune", load=aligned, **common)
+        timings[name] = info
+        score("align+commit", seed, ckpt, info)
+
+    table = summarise(results)
+    wall = time.time() - started
+    md = markdown_table(table)
+    write_atomic(os.path.join(out, "results.md"), md)
+    write_atomic(results_path, json.dumps(
+        dict(setting=size, settings=settings, wall_seconds=round(wall, 1), training=timings,
+             summary=table, runs=results),
+        indent=1, ensure_ascii=False))
+    plot(table, os.path.join(out, "em.png"))
+    log(f"done in {wall / 60:.1f} min; table in {os.path.join(out, 'results.md')}")
+    if not args.quiet:
+        print(md)
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, help="output folder (world, runs, results)")
+    parser.add_argument("--quick", action="store_true",
+                        help="CI-sized smoke run: a few minutes on 2 CPU cores, 1 seed")
+    parser.add_argument("--seeds", type=int, default=0, help="number of tuning seeds (default: 3, quick: 1)")
+    for phase in ("pretrain", "align", "tune"):
+        parser.add_argument(f"--{phase}-steps", type=int, default=0,
+                            help=f"override the {phase} steps of the setting")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    from easylm_commit.errors import UserError
+
+    try:
+        return run(args)
+    except (UserError, RunError) as e:
+        print(f"run.py: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
