@@ -443,8 +443,13 @@ def run(args, workdir):
     # before the next 1-process window so that idle workers never share the CPU with it.
     log("worker processes: 1 vs 2")
     cores = {}
-    for name, make, size, one, n_items in (("commit", commit, per_round, pipes["commit"], args.records),
-                                           ("clm", codemix_clm, clm_per_round, pipes["clm"], args.docs)):
+    from easylm_commit.datasets import CodeMixCLMDataset, CommitDataset
+
+    for name, make, size, one, n_items, chunk in (
+            ("commit", commit, per_round, pipes["commit"], args.records,
+             CommitDataset.get_default_config().records_per_chunk),
+            ("clm", codemix_clm, clm_per_round, pipes["clm"], args.docs,
+             CodeMixCLMDataset.get_default_config().records_per_chunk)):
         base = Stepper(one.iterator, one.records_of, 4 * size)
         two_tokens = two_seconds = two_records = 0
         ok = True
@@ -457,7 +462,9 @@ def run(args, workdir):
             me = psutil.Process()
             procs = [me] + me.children(recursive=True)
             drained = rec(two._metrics)
-            while rec(two._metrics) - drained < 6 * 256 and rec(two._metrics) < n_items // 2:
+            # What the workers prefetched while idle (2 x processes chunks in flight) is
+            # drained untimed.
+            while rec(two._metrics) - drained < 6 * chunk and rec(two._metrics) < n_items // 2:
                 two._next()
             cpu0 = [p.cpu_times() for p in procs]
             w0 = time.perf_counter()

@@ -25,6 +25,7 @@ import multiprocessing
 import sys
 
 import mlxu
+import numpy as np
 
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.errors import UserError
@@ -50,6 +51,29 @@ class Chunk:
     words: int = 0
     replaced: int = 0
     skipped: int = 0
+
+    def __getstate__(self):
+        # Sent back from worker processes as a few flat arrays rather than hundreds of small
+        # ones: unpickling is the main process's work, and the main process is on the
+        # critical path of every batch.
+        ex = self.examples
+        lengths = np.array([len(t) for _, _, t, _ in ex], dtype=np.int64)
+        return dict(
+            epochs=np.array([e for e, _, _, _ in ex], dtype=np.int64),
+            positions=np.array([p for _, p, _, _ in ex], dtype=np.int64),
+            lengths=lengths,
+            tokens=np.concatenate([t for _, _, t, _ in ex]) if ex else np.zeros(0, np.int32),
+            masks=np.concatenate([m for _, _, _, m in ex]) if ex else np.zeros(0, np.float32),
+            words=self.words, replaced=self.replaced, skipped=self.skipped,
+        )
+
+    def __setstate__(self, state):
+        cuts = np.cumsum(state["lengths"])[:-1]
+        self.examples = list(zip(
+            state["epochs"].tolist(), state["positions"].tolist(),
+            np.split(state["tokens"], cuts), np.split(state["masks"], cuts),
+        )) if len(state["lengths"]) else []
+        self.words, self.replaced, self.skipped = state["words"], state["replaced"], state["skipped"]
 
 
 class _Counts:
@@ -121,16 +145,20 @@ class TextBuilder:
 
 
 # -- worker processes ----------------------------------------------------------------------
-_worker_builder = None
+_worker_builder = _worker_records = None
 
 
-def _worker_init(builder):
-    global _worker_builder
-    _worker_builder = builder
+def _worker_init(builder, records):
+    global _worker_builder, _worker_records
+    _worker_builder, _worker_records = builder, records
 
 
 def _worker_run(items):
     return _worker_builder(items)
+
+
+def _worker_run_range(task):
+    return _worker_builder(_worker_records.read(*task))
 
 
 def _chunks(stream, size):
@@ -142,24 +170,32 @@ def _chunks(stream, size):
             items = []
 
 
-def built_chunks(builder, stream, processes, chunk_records):
-    """Builder results over the stream, in order; with ``processes > 1`` a bounded number of
-    chunks are in flight so memory stays flat on endless streams."""
+def built_chunks(builder, records, epoch, position, processes, chunk_records):
+    """Builder results over the records from (epoch, position) on, in order.
+
+    With ``processes > 1`` a bounded number of chunks are in flight, so memory stays flat on
+    endless streams. Map-style datasets send workers position ranges, which they read
+    themselves (from the same memory-mapped Arrow files); streaming datasets can only be
+    read in order, so the main process reads and sends the records.
+    """
     if processes <= 1:
-        for items in _chunks(stream, chunk_records):
+        for items in _chunks(records.iterate(epoch, position), chunk_records):
             yield builder(items)
         return
+    if records.streaming:
+        work, tasks = _worker_run, _chunks(records.iterate(epoch, position), chunk_records)
+    else:
+        work, tasks = _worker_run_range, records.ranges(epoch, position, chunk_records)
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(processes, initializer=_worker_init, initargs=(builder,)) as pool:
+    with ctx.Pool(processes, initializer=_worker_init, initargs=(builder, records)) as pool:
         pending = collections.deque()
-        source = _chunks(stream, chunk_records)
-        for items in source:
-            pending.append(pool.apply_async(_worker_run, (items,)))
+        for task in tasks:
+            pending.append(pool.apply_async(work, (task,)))
             if len(pending) >= 2 * processes:
                 break
-        for items in source:
+        for task in tasks:
             result = pending.popleft().get()
-            pending.append(pool.apply_async(_worker_run, (items,)))
+            pending.append(pool.apply_async(work, (task,)))
             yield result
         while pending:
             yield pending.popleft().get()
@@ -247,9 +283,10 @@ class _PackedDataset:
         packer = Packer(c.batch_size, c.seq_length)
         state = self._state
         resume_offset = state["offset"]
-        stream = self._records().iterate(state["epoch"], state["position"])
         words = replaced = skipped = 0
-        for chunk in built_chunks(builder, stream, c.tokenizer_processes, c.records_per_chunk):
+        chunks = built_chunks(builder, self._records(), state["epoch"], state["position"],
+                              c.tokenizer_processes, c.records_per_chunk)
+        for chunk in chunks:
             words += chunk.words
             replaced += chunk.replaced
             skipped += chunk.skipped
@@ -303,6 +340,9 @@ class CommitDataset(_PackedDataset):
         config = _common_config(mlxu.config_dict())
         config.alpha = 0.9
         config.mode = 'commit'
+        # Alpaca records are short: a thousand a task keeps worker-process overhead (task
+        # and result pickling, pool threads) small next to the work (benchmarks/).
+        config.records_per_chunk = 1024
         config.template = 'en'
         config.reverse_dictionary = False
         config.instruction_field = 'instruction'

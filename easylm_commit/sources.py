@@ -78,6 +78,14 @@ class RecordStream:
         self.seed = seed
         self.read_batch = read_batch
         self.where = where
+        self._order = (None, None)  # (epoch, its order): one permutation per epoch, reused
+
+    def __getstate__(self):
+        # Worker processes get the dataset (Arrow files are pickled by reference), not the
+        # cached permutation.
+        state = dict(self.__dict__)
+        state["_order"] = (None, None)
+        return state
 
     def iterate(self, epoch=0, position=0):
         while True:
@@ -98,14 +106,33 @@ class RecordStream:
                     yield epoch, pos, pos, record
                     pos += 1
             return
+        for lo, hi in self._slices(start, self.read_batch):
+            yield from self.read(epoch, lo, hi)
+
+    def _slices(self, start, size):
         n = len(self.dataset)
-        order = epoch_order(n, self.seed, epoch) if self.shuffle else None
-        for lo in range(start, n, self.read_batch):
-            hi = min(lo + self.read_batch, n)
-            rows = order[lo:hi] if order is not None else range(lo, hi)
-            batch = self.dataset[list(rows)] if order is not None else self.dataset[lo:hi]
-            for pos, row, record in zip(range(lo, hi), rows, _rows(batch)):
-                yield epoch, pos, row, record
+        return [(lo, min(lo + size, n)) for lo in range(start, n, size)]
+
+    def ranges(self, epoch=0, position=0, size=256):
+        """``(epoch, lo, hi)`` position ranges forever (map-style datasets): what worker
+        processes are sent instead of the records, which they ``read`` themselves."""
+        while True:
+            for lo, hi in self._slices(position, size):
+                yield epoch, lo, hi
+            epoch, position = epoch + 1, 0
+
+    def read(self, epoch, lo, hi):
+        """The items at positions ``lo:hi`` of an epoch (map-style datasets)."""
+        if self.shuffle:
+            if self._order[0] != epoch:
+                self._order = (epoch, epoch_order(len(self.dataset), self.seed, epoch))
+            rows = self._order[1][lo:hi]
+            batch = self.dataset[rows]
+        else:
+            rows = range(lo, hi)
+            batch = self.dataset[lo:hi]
+        return [(epoch, pos, row, record)
+                for pos, row, record in zip(range(lo, hi), rows, _rows(batch))]
 
 
 def _rows(batch):

@@ -180,9 +180,16 @@ def test_resume_warns_when_the_config_changed(data, tokenizer, capsys):
     assert "alpha: saved 0.9, now 0.5" in capsys.readouterr().err
 
 
-def test_worker_processes_give_the_same_batches_and_state(data, tokenizer):
-    one = take(commit(data, tokenizer, records_per_chunk=4), 25)
-    ds = commit(data, tokenizer, records_per_chunk=4, tokenizer_processes=2)
+@pytest.mark.parametrize("source", [
+    dict(),                                                   # workers read position ranges
+    dict(shuffle=True),                                       # ... of a shuffled epoch order
+    dict(path="alpaca.jsonl", streaming=True),                # the main process sends records
+])
+def test_worker_processes_give_the_same_batches_and_state(data, tokenizer, source):
+    if "path" in source:
+        source = dict(source, path=str(data / source["path"]))
+    one = take(commit(data, tokenizer, records_per_chunk=4, **source), 25)
+    ds = commit(data, tokenizer, records_per_chunk=4, tokenizer_processes=2, **source)
     two = take(ds, 25)
     assert all(same(a, b) for (a, _), (b, _) in zip(one, two))
     # Prefetching workers do not move the cursor: the state is that of 25 batches.
