@@ -2,11 +2,6 @@
 that turns them into a dictionary, a mixer and a formatter -- one place, so the commands
 cannot drift apart in what ``--alpha`` or ``--demo`` means."""
 
-import contextlib
-import os
-import sys
-import tempfile
-
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.errors import UserError
 from easylm_commit.mixer import SEGMENTERS, CodeMixer
@@ -87,24 +82,3 @@ def build_mixer(args):
 def build_formatter(args, mixer):
     fields = FieldNames(args.instruction_field, args.input_field, args.output_field)
     return Formatter(mixer, mode=args.mode, template=args.template, fields=fields)
-
-
-@contextlib.contextmanager
-def atomic_output(path):
-    """Write to a temporary file beside ``path`` and move it into place only on success,
-    so an error never leaves a half-written output. ``-`` or ``None`` is stdout."""
-    if path in (None, "-"):
-        yield sys.stdout
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise UserError(f"{path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -13,8 +13,9 @@ import sys
 
 from tqdm import tqdm
 
+from easylm_commit.atomic import atomic_output
 from easylm_commit.commands._common import (
-    add_mixing_arguments, atomic_output, build_formatter, build_mixer, resolve_demo,
+    add_mixing_arguments, build_formatter, build_mixer, resolve_demo,
 )
 from easylm_commit.errors import UserError
 from easylm_commit.records import iter_records

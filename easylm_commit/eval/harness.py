@@ -10,7 +10,6 @@ The equivalent lm-eval command line, for those who prefer it::
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 from easylm_commit.errors import UserError
@@ -90,16 +89,12 @@ def run_lm_eval(model_path, tasks, tokenizer=None, local_data=None, limit=None,
 
 
 def write_json_atomic(path, obj):
-    """Write JSON to ``path`` through a temporary file, so no half-written file is left."""
+    """Write lm-eval's results as JSON, never leaving a half-written file."""
     from lm_eval.utils import handle_non_serializable
+
+    from easylm_commit.atomic import atomic_output
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, ensure_ascii=False, indent=2, default=handle_non_serializable)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_output(str(path)) as f:
+        json.dump(obj, f, ensure_ascii=False, indent=2, default=handle_non_serializable)

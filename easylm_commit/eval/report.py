@@ -9,11 +9,10 @@ every test set of its table, so that rows stay comparable.
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from easylm_commit.atomic import atomic_path
 from easylm_commit.errors import UserError
 from easylm_commit.eval import DATASETS, PROMPT_SUFFIXES, TASKS
 
@@ -159,15 +158,8 @@ def bar_chart(entries, path):
 
 
 def _atomic(path, write):
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _write_text(path, text):
