@@ -101,12 +101,28 @@ def test_identical_pairs_are_kept_by_default_and_can_be_dropped():
     assert dropped.stats().pairs == BilingualDictionary.load(EN_EL).stats().pairs - 1
 
 
-def test_lookup_ignores_case():
-    d = BilingualDictionary.load(EN_EL)
-    for word in ("cat", "Cat", "CAT", "cAt"):
-        assert d.lookup(word) == ("γάτα",)
+def test_lookup_ignores_case_for_lowercase_title_and_long_capitals():
+    d = BilingualDictionary.from_pairs([("house", "σπίτι"), ("cat", "γάτα")])
+    for word in ("house", "House", "HOUSE"):
+        assert d.lookup(word) == ("σπίτι",)
         assert word in d
     assert d.lookup("mouse") is None
+
+
+def test_two_or_three_capitals_are_an_acronym_found_only_as_written():
+    d = BilingualDictionary.from_pairs([("cat", "γάτα"), ("who", "ποιος"), ("WHO", "ΠΟΥ")])
+    assert d.lookup("CAT") is None              # not "cat"
+    assert d.lookup("WHO") == ("ΠΟΥ",)          # an entry in capitals
+    assert d.lookup("who") == ("ποιος",)
+    # One capital letter is a word, not an acronym.
+    assert BilingualDictionary.from_pairs([("i", "εγώ")]).lookup("I") == ("εγώ",)
+
+
+def test_mixed_case_words_are_found_exactly_or_not_at_all():
+    d = BilingualDictionary.from_pairs([("iphone", "x"), ("iPad", "y")])
+    assert d.lookup("iPhone") is None
+    assert d.lookup("iPad") == ("y",)
+    assert d.lookup("ipad") is None and d.lookup("IPAD") is None
 
 
 def test_sources_written_in_capitals_in_the_file_are_found_in_any_case():
@@ -140,9 +156,13 @@ def test_case_pattern_of_the_source_is_restored_where_the_target_script_has_case
 
 
 def test_mixing_restores_case_on_the_translation():
-    d = BilingualDictionary.from_pairs([("the", "το"), ("cat", "γάτα"), ("dog", "कुत्ता")])
-    mixed = CodeMixer(d, alpha=1.0).mix("The cat. THE CAT. Dog DOG")
-    assert mixed == "Το γάτα. ΤΟ ΓΆΤΑ. कुत्ता कुत्ता"
+    d = BilingualDictionary.from_pairs([("the", "το"), ("house", "σπίτι"), ("dog", "कुत्ता")])
+    mixed = CodeMixer(d, alpha=1.0).mix("The house. THESE HOUSE. Dog DOGS")
+    # Greek in capitals drops the tonos; caseless Devanagari is unchanged.
+    assert mixed == "Το σπίτι. THESE ΣΠΙΤΙ. कुत्ता DOGS"
+    # The paper's plain word model looks every word up ignoring case, acronyms too.
+    plain = CodeMixer(d, alpha=1.0, protect=False).mix("THE DOG")
+    assert plain == "ΤΟ कुत्ता"
 
 
 # -- statistics ------------------------------------------------------------------------------

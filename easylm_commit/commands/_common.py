@@ -5,7 +5,7 @@ cannot drift apart in what ``--alpha`` or ``--demo`` means."""
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.errors import UserError
 from easylm_commit.mixer import SEGMENTERS, CodeMixer
-from easylm_commit.templates import MODES, FieldNames, Formatter
+from easylm_commit.templates import MODES, FieldNames, Formatter, TextFormatter
 
 
 # The paper's alphas: 0.9 for COMMIT's instruction data, 0.5 for the alignment corpus.
@@ -30,7 +30,11 @@ def add_mixing_arguments(parser):
     g.add_argument("--epoch", type=int, default=0,
                    help="epoch whose mixing to reproduce; 0 matches a training run's first epoch")
     g.add_argument("--segmenter", choices=sorted(SEGMENTERS), default="default",
-                   help="word segmenter; 'thai' cuts Thai text into words with pythainlp")
+                   help="word segmenter: 'default' cuts Thai text into words with pythainlp when "
+                        "it is installed; 'thai' requires pythainlp; 'regex' never segments Thai")
+    g.add_argument("--no-protect", dest="protect", action="store_false",
+                   help="mix code, URLs, e-mails, identifiers and acronyms too: the paper's plain "
+                        "word model (default: keep them as written)")
     g.add_argument("--mode", default="commit", help="commit (default) | naive | none")
     g.add_argument("--template", default="en",
                    help="prompt template: en (Alpaca), hi, el, th, ta, bn, or a JSON file")
@@ -76,9 +80,14 @@ def build_mixer(args):
     dictionary = BilingualDictionary.load(
         args.dictionary, reverse=args.reverse_dictionary, keep_identical=not args.drop_identical,
     )
-    return CodeMixer(dictionary, args.alpha, seed=args.seed, segmenter=args.segmenter)
+    return CodeMixer(dictionary, args.alpha, seed=args.seed, segmenter=args.segmenter,
+                     protect=args.protect)
 
 
 def build_formatter(args, mixer):
+    """A ``TextFormatter`` with ``--text-field`` (a corpus), else a ``Formatter``: the
+    commands then read every record the same way."""
+    if args.text_field:
+        return TextFormatter(mixer, args.text_field)
     fields = FieldNames(args.instruction_field, args.input_field, args.output_field)
     return Formatter(mixer, mode=args.mode, template=args.template, fields=fields)
