@@ -47,6 +47,7 @@ _INLINE = re.compile(
   | (?P<email>\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+)
   | (?P<tag></?[A-Za-z][\w:-]*(?:\s+[^<>\n]*)?/?>|<!DOCTYPE[^>\n]*>|<!--.*?-->)
   | (?P<call>\b[A-Za-z_][\w.]*\((?!s\))[^()\n]{0,80}\))
+  | (?P<latex>\\[A-Za-z]+\*?(?:\[[^\]\n]*\])?(?:\{[^{}\n]*\})*)
   | (?P<reddit>(?<![\w/])/?[ru]/[A-Za-z0-9_]{2,}\b)
   | (?P<literal>\[[^\[\]\n]*[,:][^\[\]\n]*\]|\{[^{}\n]*[,:][^{}\n]*\})
   | (?P<path>\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:\(\))?)
@@ -66,7 +67,7 @@ _ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?")
 _KIND_OF_GROUP = {
     "fence": CODE, "code": CODE, "url": URL, "email": EMAIL, "tag": IDENTIFIER,
     "call": IDENTIFIER, "path": IDENTIFIER, "snake": IDENTIFIER, "camel": IDENTIFIER,
-    "reddit": IDENTIFIER, "literal": CODE, "symbolic": CODE,
+    "reddit": IDENTIFIER, "literal": CODE, "symbolic": CODE, "latex": CODE,
 }
 
 # -- lines of code -------------------------------------------------------------------------
@@ -84,13 +85,22 @@ _STRONG = re.compile(
       | except\b.*:[ \t]*$
       | (?:SELECT|INSERT[ \t]+INTO|UPDATE|DELETE[ \t]+FROM|CREATE[ \t]+(?:TABLE|INDEX|VIEW)|DROP[ \t]+TABLE|ALTER[ \t]+TABLE)\b
         (?=.*\b(?:FROM|INTO|SET|TABLE|WHERE|VALUES|INDEX|VIEW)\b|.*\*|.*,)
+      | select[ \t]+(?:[\w.*]+[ \t]*,[ \t]*)*[\w.*]+[ \t]+from[ \t]+\w+.*$
+      | select[ \t]+[\w.*]+(?:[ \t]*,[ \t]*[\w.*]+)+[ \t]*$
+      | [A-Za-z_][\w.]*[ \t]*<-[ \t]*\S.*$
+      | [A-Za-z_][\w.]*\((?:[^()\n]|\([^()\n]*\))*\)[ \t]*;?[ \t]*$
       | (?:var|let|const)[ \t]+\w+[ \t]*=.*$
       | (?:function[ \t]+\w+|public|private|protected|static)[ \t]*[\w<>\[\]]*[ \t]*\(.*\).*$
       | (?:\#include|\#define|using[ \t]+namespace)\b.*$
       | [^\n]*[=()\[\]][^\n]*;[ \t]*(?://.*)?$
       | [^\n]*\)[ \t]*\{[ \t]*$
       | \$[ \t]+\S.*$
-      | (?:pip3?|python3?|git|npm|conda|cd|mkdir|sudo|curl|wget|export)[ \t]+[-\w./:=]+.*$
+      | (?:pip3?[ \t]+(?:install|uninstall|freeze|show)|python3?[ \t]+(?:-\w|\S+\.py\b)
+         |git[ \t]+(?:clone|status|commit|push|pull|add|checkout|log|diff|init|branch|merge|rebase)
+         |npm[ \t]+(?:install|i|run|start|test)|conda[ \t]+(?:install|create|activate)
+         |sudo[ \t]+\w|curl[ \t]+(?:-\w|https?://)|wget[ \t]+\S|mkdir[ \t]+(?:-p[ \t]+)?[\w./~-]+[ \t]*$
+         |cd[ \t]+[\w./~-]+[ \t]*$|export[ \t]+\w+=)\b.*$
+      | (?:public|private|protected|class|interface|struct|enum|namespace|function|fn|func)\b[^\n]*\{[ \t]*$
     )""",
     re.VERBOSE | re.MULTILINE,
 )
@@ -102,6 +112,8 @@ _WEAK = re.compile(
       | [\#]|//|/\*|\*/|--[ \t]
       | [)\]}]+[;,]?[ \t]*$
       | (?:FROM|WHERE|JOIN|GROUP[ \t]+BY|ORDER[ \t]+BY|HAVING|LIMIT|VALUES|AND|OR|ON|SET)\b.*$
+      | (?:from|where|(?:left[ \t]+|right[ \t]+|inner[ \t]+|outer[ \t]+)?join|group[ \t]+by|order[ \t]+by|on)[ \t]+[\w.]+.*$
+      | ;[ \t]*$
       | (?:'''|\"\"\").*$
       | @\w+.*$
     )""",
@@ -109,7 +121,7 @@ _WEAK = re.compile(
 )
 # ``pattern.match(text, pos, endpos)`` honours ``^`` at ``pos`` only with MULTILINE.
 _INDENTED = re.compile(r"^(?:    |\t)[ \t]*\S", re.MULTILINE)
-_LINE_HINT = re.compile(r"[;{}=<>#$^*\\]|^[ \t]*(?:def|class|import|from|for|if|while|with|try|SELECT|INSERT|UPDATE|DELETE|CREATE|pip|git|python)\b|\)\s*:?\s*$", re.MULTILINE)
+_LINE_HINT = re.compile(r"[;{}=<>#$^*\\]|^[ \t]*(?:def|class|import|from|for|if|while|with|try|SELECT|INSERT|UPDATE|DELETE|CREATE|select|pip|git|python)\b|\)\s*:?\s*$", re.MULTILINE)
 _DOCSTRING = re.compile(r"('''|\"\"\")")
 
 
@@ -221,12 +233,17 @@ def _code_lines(text):
     return runs
 
 
-_PYTHONISH = re.compile(r"^[ \t]*(?:def|class|import|from|for|if|while|with|try|return)\b", re.MULTILINE)
+_PYTHONISH = re.compile(r"^[ \t]*(?:def|class|import|for|if|while|with|try|return)\b", re.MULTILINE)
 _OTHER_LANGUAGE = re.compile(r"[;{}]|^[ \t]*(?:SELECT|INSERT|UPDATE|DELETE|CREATE|<)", re.MULTILINE)
 
 
 def _looks_python(block):
     return bool(_PYTHONISH.search(block)) and not _OTHER_LANGUAGE.search(block)
+
+
+_QUOTED = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'")
+# Two words side by side with nothing but space between them: prose, not arguments.
+_PROSE_ARGS = re.compile(r"[A-Za-z0-9_]\s+[A-Za-z0-9_]")
 
 
 def _is_json(text):
@@ -273,6 +290,8 @@ def protected_spans(text):
                     end -= 1
             elif group == "path" and _ABBREVIATION.fullmatch(text, start, end):
                 continue
+            elif group == "call" and _PROSE_ARGS.search(_QUOTED.sub("", text[text.index("(", start) + 1:end - 1])):
+                continue  # "sugar(100 g)", "area(of study)": a word and a remark in brackets
             elif group == "literal" and not (_is_json(text[start:end]) or _symbol_dense(text, start, end)):
                 continue  # "[person name]", "[Naruto]": brackets of prose
             elif group == "symbolic" and not _symbol_dense(text, start, end):
