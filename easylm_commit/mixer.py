@@ -151,8 +151,6 @@ class RegexSegmenter:
     """Words as defined in the module docstring; one regex split, no per-character Python.
     Thai runs stay whole: the paper's plain word model, for users who force it."""
 
-    spaceless = False
-
     def split(self, text):
         """``[sep0, word1, sep1, ..., wordN, sepN]``: the pieces concatenate to ``text``."""
         return split_words(text)
@@ -190,7 +188,6 @@ class DefaultSegmenter(RegexSegmenter):
     process; ``ThaiSegmenter`` (``segmenter='thai'``) makes pythainlp a requirement instead.
     """
 
-    spaceless = True      # may produce adjacent words, which get padded when replaced
     _required = False
 
     def __init__(self, engine="newmm", dictionary=None):
@@ -290,8 +287,9 @@ SEGMENTERS = {"default": DefaultSegmenter, "thai": ThaiSegmenter, "regex": Regex
 
 
 def get_segmenter(segmenter, dictionary=None):
-    """``None``/"default", "thai", "regex", or an object with ``split(text)`` and
-    ``spaceless``; bound to ``dictionary`` where the segmenter uses one."""
+    """``None``/"default", "thai", "regex", or an object with ``split(text)`` (returning
+    ``[sep, word, sep, ..., sep]``; two words may touch, and a word written between touching
+    words gets spaces, see ``_pad``); bound to ``dictionary`` where the segmenter has ``bind``."""
     if segmenter is None:
         segmenter = "default"
     if isinstance(segmenter, str):

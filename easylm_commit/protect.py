@@ -48,6 +48,7 @@ _INLINE = re.compile(
   | (?P<tag></?[A-Za-z][\w:-]*(?:\s+[^<>\n]*)?/?>|<!DOCTYPE[^>\n]*>|<!--.*?-->)
   | (?P<call>\b[A-Za-z_][\w.]*\((?!s\))[^()\n]{0,80}\))
   | (?P<latex>\\[A-Za-z]+\*?(?:\[[^\]\n]*\])?(?:\{[^{}\n]*\})*)
+  | (?P<assign>\b[A-Za-z_][\w.]*[ \t]*<-[ \t]*(?=\S))
   | (?P<reddit>(?<![\w/])/?[ru]/[A-Za-z0-9_]{2,}\b)
   | (?P<literal>\[[^\[\]\n]*[,:][^\[\]\n]*\]|\{[^{}\n]*[,:][^{}\n]*\})
   | (?P<path>\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:\(\))?)
@@ -67,7 +68,7 @@ _ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?")
 _KIND_OF_GROUP = {
     "fence": CODE, "code": CODE, "url": URL, "email": EMAIL, "tag": IDENTIFIER,
     "call": IDENTIFIER, "path": IDENTIFIER, "snake": IDENTIFIER, "camel": IDENTIFIER,
-    "reddit": IDENTIFIER, "literal": CODE, "symbolic": CODE, "latex": CODE,
+    "reddit": IDENTIFIER, "literal": CODE, "symbolic": CODE, "latex": CODE, "assign": CODE,
 }
 
 # -- lines of code -------------------------------------------------------------------------
@@ -99,7 +100,7 @@ _STRONG = re.compile(
          |git[ \t]+(?:clone|status|commit|push|pull|add|checkout|log|diff|init|branch|merge|rebase)
          |npm[ \t]+(?:install|i|run|start|test)|conda[ \t]+(?:install|create|activate)
          |sudo[ \t]+\w|curl[ \t]+(?:-\w|https?://)|wget[ \t]+\S|mkdir[ \t]+(?:-p[ \t]+)?[\w./~-]+[ \t]*$
-         |cd[ \t]+[\w./~-]+[ \t]*$|export[ \t]+\w+=)\b.*$
+         |cd[ \t]+[\w./~-]+[ \t]*$|export[ \t]+\w+=).*$
       | (?:public|private|protected|class|interface|struct|enum|namespace|function|fn|func)\b[^\n]*\{[ \t]*$
     )""",
     re.VERBOSE | re.MULTILINE,
@@ -121,7 +122,11 @@ _WEAK = re.compile(
 )
 # ``pattern.match(text, pos, endpos)`` honours ``^`` at ``pos`` only with MULTILINE.
 _INDENTED = re.compile(r"^(?:    |\t)[ \t]*\S", re.MULTILINE)
-_LINE_HINT = re.compile(r"[;{}=<>#$^*\\]|^[ \t]*(?:def|class|import|from|for|if|while|with|try|SELECT|INSERT|UPDATE|DELETE|CREATE|select|pip|git|python)\b|\)\s*:?\s*$", re.MULTILINE)
+# Lines without any of these cannot be strong lines: most prose is rejected by this one scan.
+_LINE_HINT = re.compile(
+    r"[;{}=<>#$^*\\]|\)\s*:?\s*$|^[ \t]*(?:def|class|import|from|for|if|while|with|try|SELECT|INSERT|"
+    r"UPDATE|DELETE|CREATE|DROP|ALTER|select|pip3?|git|python3?|npm|conda|sudo|curl|wget|mkdir|cd|export)\b",
+    re.MULTILINE)
 _DOCSTRING = re.compile(r"('''|\"\"\")")
 
 
