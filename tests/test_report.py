@@ -137,6 +137,9 @@ def test_missing_file_or_foreign_results_are_user_errors_naming_the_file(tmp_pat
     broken.write_text("{")
     with pytest.raises(UserError, match="broken.json: not a JSON file"):
         load_entry(broken)
+    percent = _results(tmp_path / "percent.json", {"commit_xquad_th": (9.21, 15.0)})
+    with pytest.raises(UserError, match="commit_xquad_th: exact_match 9.21 is not a fraction"):
+        load_entry(percent)
 
 
 def test_cli_errors_exit_2_with_one_line_and_write_nothing(tmp_path, capsys):

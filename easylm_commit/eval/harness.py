@@ -81,7 +81,7 @@ def run_lm_eval(model_path, tasks, tokenizer=None, local_data=None, limit=None,
         device=device,
         limit=limit,
         log_samples=log_samples,
-        bootstrap_iters=0,  # standard errors are not reported in Table 2; they cost minutes
+        bootstrap_iters=0,  # the paper reports no standard errors; they cost minutes
     )
 
 

@@ -106,9 +106,14 @@ def load_entry(path, name=None):
             continue
         metrics = per_task[task]
         try:
-            entry.scores[task] = {m: 100.0 * float(metrics[f"{m},none"]) for m in METRICS}
+            fractions = {m: float(metrics[f"{m},none"]) for m in METRICS}
         except (KeyError, TypeError, ValueError):
             raise UserError(f"{path}: task {task} has no exact_match/f1 scores") from None
+        for m, value in fractions.items():
+            if not 0.0 <= value <= 1.0:  # also refuses NaN
+                raise UserError(f"{path}: task {task}: {m} {value} is not a fraction in [0, 1] "
+                                f"(lm-eval stores fractions; the report shows percentages)")
+        entry.scores[task] = {m: 100.0 * v for m, v in fractions.items()}
     return entry
 
 
