@@ -34,7 +34,7 @@ HELPS = {
     "doctor": "check EasyLM, package versions, the patch and the dataset registry",
     "patch": "apply (or --check / --revert) the dataset-registry patch to an EasyLM checkout",
     "eval": "run the paper's QA benchmarks with lm-eval",
-    "report": "turn lm-eval results into the paper's Table 2 (Markdown, CSV, PNG)",
+    "report": "lm-eval results -> the paper's Tables 2 and 6; --select-by chooses a run",
 }
 
 
