@@ -12,6 +12,7 @@ en-xx file, so a dictionary can be loaded reversed.
 import dataclasses
 import os
 
+from easylm_commit import fileio
 from easylm_commit.errors import UserError
 
 MUSE_HINT = (
@@ -87,7 +88,7 @@ class BilingualDictionary:
         pairs = []
         skipped = 0
         try:
-            with open(path, encoding="utf-8-sig") as f:
+            with fileio.open_text(path) as f:  # a local path or a URL (gs://, s3://, ...)
                 for line in f:
                     fields = line.split()
                     if len(fields) == 2:
