@@ -80,11 +80,12 @@ def select_cpu_collectives(jax_distributed):
     if not getattr(jax_distributed, "initialize_jax_distributed", False):
         return None
     import jax
-
-    if jax.config.jax_cpu_collectives_implementation != "none":
-        return jax.config.jax_cpu_collectives_implementation
-    wanted = os.environ.get("JAX_CPU_COLLECTIVES_IMPLEMENTATION", "gloo")
     from jax._src import xla_bridge
+
+    current = jax.config.values.get("jax_cpu_collectives_implementation", "none")
+    if current != "none":  # chosen by the user (jax.config.update in their own wrapper)
+        return current
+    wanted = os.environ.get("JAX_CPU_COLLECTIVES_IMPLEMENTATION", "gloo")
 
     if xla_bridge.backends_are_initialized():
         log.warning("JAX backends already started: cannot select %s CPU collectives", wanted)
