@@ -1,31 +1,86 @@
 """Writing output files so that an error never leaves a half-written one: write a temporary
 file beside the target, move it into place (``os.replace``, atomic on one file system) only
-when everything was written."""
+when everything was written.
+
+A URL target (``gs://``, ``s3://``, ``memory://``; see ``fileio.py``) is written to a local
+temporary file and uploaded in one piece when the block succeeds; object stores replace an
+object whole. ``file://`` URLs are local paths.
+
+The file gets the permissions ``open()`` would have given it -- ``0666`` less the user's
+umask, or the mode of the file it replaces -- not ``mkstemp``'s private ``0600``, so a group
+that shares a cluster can read what was written.
+"""
 
 import contextlib
 import os
+import stat
 import sys
 import tempfile
 
+from easylm_commit import fileio
 from easylm_commit.errors import UserError
+
+
+def _umask():
+    # /proc tells without changing anything; os.umask can only be read by setting it, which
+    # for a moment would apply to files that other threads create.
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _mode_for(path):
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; it becomes ``path`` if the block succeeds."""
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    local = fileio.local_path(path)
+    if local is None:
+        with _remote(path) as tmp:
+            yield tmp
+        return
+    directory = os.path.dirname(os.path.abspath(local))
     if not os.path.isdir(directory):
         raise UserError(f"{path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(local)}.", suffix=".tmp", dir=directory)
     os.close(fd)
     try:
         yield tmp
-        os.replace(tmp, path)
+        os.chmod(tmp, _mode_for(local))
+        os.replace(tmp, local)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def _remote(url):
+    fileio.filesystem(url)  # an unusable URL fails before any work is done
+    fd, tmp = tempfile.mkstemp(prefix=".easylm-commit-", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        try:
+            fileio.upload(tmp, url)
+        except OSError as e:
+            raise UserError(f"{url}: cannot write ({type(e).__name__}: {e})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 @contextlib.contextmanager

@@ -17,16 +17,24 @@ Worker processes (``tokenizer_processes > 1``) mix and tokenise chunks of record
 parallel; results are consumed in submission order and the cursor only moves when a batch
 is handed out, so batches are identical to the one-process run and resume stays exact.
 They are spawned, not forked: forking a process that has started JAX's threads can hang.
+A worker that dies (``kill -9``, the OOM killer) or raises is replaced and its chunks built
+again -- chunks are pure functions of their positions, so no batch changes.
+
+On a pod (several JAX processes) the hosts compare digests of the config, the dictionary
+and the batches (``host_check_freq``; see ``pod.py``) and all stop if they differ.
 """
 
 import collections
+import concurrent.futures
 import dataclasses
+import hashlib
+import itertools
 import multiprocessing
-import sys
 
 import mlxu
 import numpy as np
 
+from easylm_commit import __version__, pod
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.errors import UserError
 from easylm_commit.mixer import CodeMixer
@@ -129,12 +137,28 @@ def _worker_run_range(task):
 
 
 def _chunks(stream, size):
+    """Consecutive items, cut at epoch ends and where the position reaches a multiple of
+    ``size``: the same boundaries as ``RecordStream.ranges``, whatever position a run
+    (re)started from (the resumed mixing counts rely on it; see ``_PackedDataset``)."""
     items = []
     for item in stream:
-        items.append(item)
-        if len(items) == size:
+        if items and (item[0] != items[-1][0] or item[1] % size == 0):
             yield items
             items = []
+        items.append(item)
+    if items:
+        yield items
+
+
+# A lost or failing worker is replaced; this many failures in a row (no chunk delivered in
+# between) mean something is wrong with the data or the machine, and we stop.
+MAX_RESPAWNS = 3
+
+
+def _describe(task):
+    if isinstance(task, tuple):  # (epoch, lo, hi)
+        return f"epoch {task[0]}, records {task[1]}-{task[2] - 1}"
+    return f"epoch {task[0][0]}, records {task[0][1]}-{task[-1][1]}"
 
 
 def built_chunks(builder, records, epoch, position, processes, chunk_records):
@@ -143,7 +167,15 @@ def built_chunks(builder, records, epoch, position, processes, chunk_records):
     With ``processes > 1`` a bounded number of chunks are in flight, so memory stays flat on
     endless streams. Map-style datasets send workers position ranges, which they read
     themselves (from the same memory-mapped Arrow files); streaming datasets can only be
-    read in order, so the main process reads and sends the records.
+    read in order, so the main process reads and sends the records (and keeps them until
+    their chunk is back, to send them again if a worker is lost).
+
+    ``concurrent.futures.ProcessPoolExecutor``, not ``multiprocessing.Pool``: when a worker
+    dies the pool replaces the process but the task it held never completes, and the
+    iterator waits forever; the executor instead fails every pending future with
+    ``BrokenProcessPool``. We then start new workers and submit the unfinished chunks again
+    in order. A chunk that raised is submitted again too, unless it raised ``UserError`` (a
+    bad record under ``strict``: the same input fails the same way, so it is reported).
     """
     if processes <= 1:
         for items in _chunks(records.iterate(epoch, position), chunk_records):
@@ -154,18 +186,63 @@ def built_chunks(builder, records, epoch, position, processes, chunk_records):
     else:
         work, tasks = _worker_run_range, records.ranges(epoch, position, chunk_records)
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(processes, initializer=_worker_init, initargs=(builder, records)) as pool:
-        pending = collections.deque()
-        for task in tasks:
-            pending.append(pool.apply_async(work, (task,)))
-            if len(pending) >= 2 * processes:
-                break
-        for task in tasks:
-            result = pending.popleft().get()
-            pending.append(pool.apply_async(work, (task,)))
-            yield result
+
+    def start():
+        return concurrent.futures.ProcessPoolExecutor(
+            processes, mp_context=ctx, initializer=_worker_init, initargs=(builder, records))
+
+    def submit(task):
+        try:
+            return pool.submit(work, task)
+        except concurrent.futures.process.BrokenProcessPool as e:  # broke since the last look
+            future = concurrent.futures.Future()
+            future.set_exception(e)
+            return future
+
+    pool = start()
+    pending = collections.deque()  # [task, future], in chunk order
+    failures = 0
+    try:
+        for task in itertools.islice(tasks, 2 * processes):
+            pending.append([task, submit(task)])
         while pending:
-            yield pending.popleft().get()
+            task, future = pending[0]
+            try:
+                result = future.result()
+            except UserError:
+                raise
+            except Exception as e:
+                failures += 1
+                lost = isinstance(e, concurrent.futures.process.BrokenProcessPool)
+                what = "a worker process died" if lost else f"a worker raised {type(e).__name__}: {e}"
+                if failures > MAX_RESPAWNS:
+                    raise UserError(
+                        f"dataset workers failed {failures} times in a row on the chunk at "
+                        f"{_describe(task)} (last: {what if not lost else e}); set "
+                        "tokenizer_processes=1 to build it in the main process, or check the "
+                        "machine's memory") from None
+                if lost:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = start()
+                    redo = [entry for entry in pending
+                            if not (entry[1].done() and entry[1].exception() is None)]
+                else:
+                    redo = [pending[0]]
+                pod.log.warning(
+                    "%s%s while building the chunk at %s: %s %d chunk(s) (retry %d of %d)",
+                    pod.host_prefix(), what, _describe(task),
+                    f"started {processes} new workers and resubmitted" if lost else "resubmitted",
+                    len(redo), failures, MAX_RESPAWNS)
+                for entry in redo:
+                    entry[1] = submit(entry[0])
+                continue
+            failures = 0
+            pending.popleft()
+            for task in itertools.islice(tasks, 1):
+                pending.append([task, submit(task)])
+            yield result
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _PackedDataset:
@@ -176,7 +253,11 @@ class _PackedDataset:
         self.config = self.get_default_config(config)
         self._tokenizer = tokenizer
         self._dictionary = None
-        self._state = dict(epoch=0, position=0, offset=0, total_tokens=0, batches=0)
+        # The cursor and the running totals behind the metrics: all are saved with a
+        # checkpoint, so a resumed run's metrics carry on (see __iter__ for the counts).
+        self._state = dict(epoch=0, position=0, offset=0, total_tokens=0, batches=0,
+                           words_seen=0, words_replaced=0, records_skipped=0)
+        self._resumed_counts = False
         self._stream = None
 
     # EasyLM's dataset interface ----------------------------------------------------------
@@ -203,14 +284,14 @@ class _PackedDataset:
             if k in saved and k in self.config and saved[k] != self.config[k]
         ]
         if changed:
-            print(
+            pod.warn_once(
                 "easylm-commit: dataset state was saved under another config, so batches will "
-                "differ from the uninterrupted run (" + "; ".join(changed) + ")",
-                file=sys.stderr,
-            )
+                "differ from the uninterrupted run (%s)", "; ".join(changed))
         for k in self._state:
             if k in state_dict:
                 self._state[k] = int(state_dict[k])
+        # States saved before the counts were kept start them from zero.
+        self._resumed_counts = "words_seen" in state_dict
 
     # Building ------------------------------------------------------------------------------
     def _check_config(self):
@@ -223,9 +304,10 @@ class _PackedDataset:
     def _load_dictionary(self, reverse):
         if not self.config.dictionary:
             return None
-        return BilingualDictionary.load(
+        self._dictionary = BilingualDictionary.load(
             self.config.dictionary, reverse=reverse, keep_identical=not self.config.drop_identical,
         )
+        return self._dictionary
 
     def _mixer(self, reverse):
         dictionary = self._load_dictionary(reverse)
@@ -244,27 +326,73 @@ class _PackedDataset:
     def _builder(self):
         raise NotImplementedError
 
+    # Config keys that do not change a batch, and file names whose contents are compared
+    # instead (the data file's through the batches): hosts may mount files at other paths.
+    _NOT_COMPARED = ("tokenizer_processes", "records_per_chunk", "host_check_freq",
+                     "path", "dictionary", "template")
+
+    def host_agreement_items(self):
+        """What every host of a pod must have alike before the first batch, as
+        ``{name: (digest, what this host has)}`` (see ``pod.HostCheck``)."""
+        c = self.config
+        items = {"easylm-commit version": (pod.digest(__version__), __version__)}
+        for k in sorted(c):
+            if k not in self._NOT_COMPARED:
+                items[k] = (pod.digest(repr(c[k])), f"{k}={c[k]!r}")
+        d = self._dictionary
+        if d is not None:
+            h = hashlib.blake2b(digest_size=16)
+            for source, translations in d.table.items():
+                h.update(("\t".join((source,) + tuple(translations)) + "\n").encode("utf-8"))
+            items["dictionary contents"] = (h.digest(), f"{d.path}, {len(d.table)} words")
+        else:
+            items["dictionary contents"] = (pod.digest(""), "no dictionary")
+        template = getattr(getattr(self, "formatter", None), "template", None)
+        if template is not None:
+            items["template"] = (pod.digest(template.prompt_input, template.prompt_no_input),
+                                 str(c.get("template", "")))
+        s = self._state
+        cursor = (s["epoch"], s["position"], s["offset"], s["batches"])
+        items["dataset state (resume cursor)"] = (
+            pod.digest(repr(cursor)), "epoch {}, position {}, offset {}, batch {}".format(*cursor))
+        return items
+
     def __iter__(self):
         c = self.config
+        state = self._state
+        check = pod.HostCheck.create(c.host_check_freq)
+        if check is not None:
+            check.compare("before the first batch", self.host_agreement_items(),
+                          hint="Every host must run the same config with the same files")
         builder = self._builder()
         packer = Packer(c.batch_size, c.seq_length)
-        state = self._state
         resume_offset = state["offset"]
-        words = replaced = skipped = 0
+        # Mixing counts are added chunk by chunk as records enter the packing buffer. A
+        # batch is handed out right after the example holding the next batch's first token
+        # entered, so the saved counts include the whole chunk around the cursor; chunk
+        # boundaries do not depend on where a run started (``_chunks``), so a resumed run's
+        # first chunk is the rest of that chunk and is not counted again.
+        recount = not (self._resumed_counts and state["batches"] > 0)
         chunks = built_chunks(builder, self._records(), state["epoch"], state["position"],
                               c.tokenizer_processes, c.records_per_chunk)
         for chunk in chunks:
-            words += chunk.words
-            replaced += chunk.replaced
-            skipped += chunk.skipped
+            if recount:
+                state["words_seen"] += chunk.words
+                state["words_replaced"] += chunk.replaced
+                state["records_skipped"] += chunk.skipped
+            recount = True
             for epoch, position, tokens, masks in chunk.examples:
                 packer.add(epoch, position, tokens, masks, offset=resume_offset)
                 resume_offset = 0
                 while packer.ready():
                     batch = packer.pop()
+                    if check is not None and check.due(state["batches"]):
+                        check.batch(state["batches"], batch)
                     state["epoch"], state["position"], state["offset"] = packer.cursor()
                     state["total_tokens"] += packer.chunk
                     state["batches"] += 1
+                    self._resumed_counts = True
+                    words, replaced = state["words_seen"], state["words_replaced"]
                     metrics = {
                         "dataset_epoch": state["epoch"],
                         "dataset_example_index": state["position"],
@@ -272,7 +400,7 @@ class _PackedDataset:
                         "dataset_words_seen": words,
                         "dataset_words_replaced": replaced,
                         "dataset_mixing_rate": replaced / words if words else 0.0,
-                        "dataset_records_skipped": skipped,
+                        "dataset_records_skipped": state["records_skipped"],
                     }
                     yield batch, metrics
 
@@ -295,6 +423,8 @@ def _common_config(config):
     config.strict = False
     config.tokenizer_processes = 1
     config.records_per_chunk = 256
+    # On a pod: compare every host's batch at the first batch and every this many (0: never).
+    config.host_check_freq = 100
     return config
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import os
 import unicodedata
 
+from easylm_commit import fileio
 from easylm_commit.errors import UserError
 
 MUSE_HINT = (
@@ -152,7 +153,7 @@ class BilingualDictionary:
         pairs = []
         skipped = 0
         try:
-            with open(path, encoding="utf-8-sig") as f:
+            with fileio.open_text(path) as f:  # a local path or a URL (gs://, s3://, ...)
                 for line in f:
                     fields = line.split()
                     if len(fields) == 2:

@@ -6,8 +6,13 @@
 takes exactly the flags of ``python -m EasyLM.models.llama.llama_train``: it registers this
 package's dataset types into EasyLM's ``DatasetFactory`` at run time (see ``registry.py``),
 then runs EasyLM's own LLaMA train loop, unchanged. EasyLM comes from ``EASYLM_DIR`` or
-the Python path. A ``UserError`` (a bad dictionary path, alpha out of range) ends the run
-with one line instead of a traceback.
+the Python path. A ``UserError`` (a bad dictionary path, alpha out of range, hosts of a
+pod that disagree) ends the run with one line instead of a traceback.
+
+As a pod (``--jax_distributed.initialize_jax_distributed=True`` and its address, count and
+id flags, one process per host) it also runs on CPU: JAX 0.4.28's CPU backend has no
+cross-process collectives unless they are selected before it starts, which this does
+(gloo; see ``pod.select_cpu_collectives``). README: "Running on a pod".
 """
 
 import sys
@@ -32,8 +37,11 @@ def main():
     import mlxu
     from EasyLM.models.llama import llama_train
 
+    from easylm_commit import pod
+
     def run(argv):
         try:
+            pod.select_cpu_collectives(llama_train.FLAGS.jax_distributed)
             return llama_train.main(argv)
         except UserError as e:
             print(f"easylm_commit.llama_train: error: {e}", file=sys.stderr)

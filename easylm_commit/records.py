@@ -1,4 +1,5 @@
-"""Reading instruction records and corpora from local JSON / JSONL files.
+"""Reading instruction records and corpora from JSON / JSONL files, local or at a URL
+(``gs://``, ``s3://``, ``file://``, ...; see ``fileio.py``).
 
 A file whose first non-blank character is ``[`` is an Alpaca-style JSON array; anything
 else is JSON Lines (one object per line, blank lines ignored). Errors name the file and
@@ -8,13 +9,14 @@ the line, so a user can open the file at the right place.
 import json
 import os
 
+from easylm_commit import fileio
 from easylm_commit.errors import InvalidRecord, UserError
 
 
 def _open(path):
     path = os.fspath(path)
     try:
-        return open(path, encoding="utf-8-sig")
+        return fileio.open_text(path)
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
     except IsADirectoryError:

@@ -1,5 +1,7 @@
-"""Where records come from: a Hugging Face dataset or a local JSON / JSONL / Parquet file,
-read through ``datasets.load_dataset`` and walked epoch after epoch from any position.
+"""Where records come from: a Hugging Face dataset or a JSON / JSONL / Parquet file, local or
+at a URL (``gs://``, ``s3://``, ``file://``, ...: ``datasets`` reads data files through
+fsspec itself), read through ``datasets.load_dataset`` and walked epoch after epoch from any
+position.
 
 A position is ``(epoch, position)``: the ``position``-th record of that epoch's order. The
 order is the file order, or -- with ``shuffle`` -- a permutation drawn from
@@ -15,6 +17,7 @@ and ``select`` jumps to a position without reading what comes before. Streaming 
 import os
 import random
 
+from easylm_commit import fileio
 from easylm_commit.errors import UserError
 from easylm_commit.mixer import derive_seed
 
@@ -22,18 +25,21 @@ LOCAL_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 
 
 def load_records(path, name="", split="train", streaming=False):
-    """A ``datasets`` Dataset (or IterableDataset when streaming) for a hub name or a local file."""
+    """A ``datasets`` Dataset (or IterableDataset when streaming) for a hub name or a data
+    file (a local path or a URL)."""
     import datasets
 
     if not path:
         raise UserError("dataset path is empty: give a Hugging Face dataset name or a local file")
     suffix = os.path.splitext(path)[1].lower()
     try:
-        if os.path.isfile(path):
+        if fileio.isfile(path):
             if suffix not in LOCAL_BUILDERS:
                 raise UserError(f"{path}: unknown data file type {suffix!r} (use .json, .jsonl or .parquet)")
+            # file:// as the plain path: the same data, the same datasets cache entry.
             return datasets.load_dataset(
-                LOCAL_BUILDERS[suffix], data_files=path, split=split or "train", streaming=streaming,
+                LOCAL_BUILDERS[suffix], data_files=fileio.local_path(path) or path,
+                split=split or "train", streaming=streaming,
             )
         if suffix in LOCAL_BUILDERS:
             raise UserError(f"{path}: file not found")
@@ -110,8 +116,11 @@ class RecordStream:
             yield from self.read(epoch, lo, hi)
 
     def _slices(self, start, size):
+        """``[lo, hi)`` ranges from ``start`` on, cut at multiples of ``size``: the same cuts
+        whatever position a run (re)started from."""
         n = len(self.dataset)
-        return [(lo, min(lo + size, n)) for lo in range(start, n, size)]
+        cuts = [start, *range((start // size + 1) * size, n, size), n]
+        return [(lo, hi) for lo, hi in zip(cuts, cuts[1:]) if lo < hi]
 
     def ranges(self, epoch=0, position=0, size=256):
         """``(epoch, lo, hi)`` position ranges forever (map-style datasets): what worker

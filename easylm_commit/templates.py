@@ -19,6 +19,7 @@ import os
 import re
 import string
 
+from easylm_commit import fileio
 from easylm_commit.errors import InvalidRecord, UserError
 
 MODES = ("commit", "naive", "none")
@@ -141,13 +142,13 @@ class Template:
         if spec in TEMPLATES:
             return cls(name=spec, **TEMPLATES[spec])
         path = os.fspath(spec)
-        if not os.path.exists(path):
+        if not fileio.exists(path):  # a local path or a URL (gs://, s3://, ...)
             raise UserError(
                 f"template {spec!r}: not a built-in template ({', '.join(TEMPLATES)}) "
                 "nor an existing JSON file"
             )
         try:
-            with open(path, encoding="utf-8-sig") as f:
+            with fileio.open_text(path) as f:
                 data = json.load(f)
         except json.JSONDecodeError as e:
             raise UserError(f"{path}:{e.lineno}: invalid JSON in template file ({e.msg})") from None

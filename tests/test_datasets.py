@@ -172,12 +172,15 @@ def test_resume_from_state_gives_the_uninterrupted_batches(data, tokenizer, make
     assert metrics["dataset_total_tokens"] == reference[-1][1]["dataset_total_tokens"]
 
 
-def test_resume_warns_when_the_config_changed(data, tokenizer, capsys):
+def test_resume_warns_when_the_config_changed(data, tokenizer, caplog):
     first = commit(data, tokenizer)
     take(first, 2)
     other = commit(data, tokenizer, alpha=0.5)
-    other.load_state_dict(first.get_state_dict())
-    assert "alpha: saved 0.9, now 0.5" in capsys.readouterr().err
+    with caplog.at_level("WARNING", logger="easylm_commit"):
+        other.load_state_dict(first.get_state_dict())
+    # Through logging (absl's handler under EasyLM), by process 0 of a pod only.
+    assert [r.name for r in caplog.records] == ["easylm_commit"]
+    assert "alpha: saved 0.9, now 0.5" in caplog.text
 
 
 @pytest.mark.parametrize("source", [
@@ -319,3 +322,136 @@ def test_offline_mix_is_what_the_first_epoch_trains_on(data, tokenizer, tmp_path
         expected.extend(tokenizer(row["response"], add_special_tokens=False)["input_ids"])
         expected.append(tokenizer.eos_token_id)
     assert stream[:len(expected)] == expected
+
+
+# -- running totals in the saved state -------------------------------------------------------
+@pytest.mark.parametrize("source", [dict(), dict(path="alpaca.jsonl", streaming=True)])
+def test_resumed_metrics_carry_on_exactly_as_the_uninterrupted_run(data, tokenizer, source):
+    """words_seen, words_replaced and records_skipped are saved with the cursor, so after
+    ``--load_dataset_state`` the mixing rate continues instead of restarting at zero."""
+    if "path" in source:
+        source = dict(source, path=str(data / source["path"]))
+    reference = take(commit(data, tokenizer, records_per_chunk=4, **source), 20)
+    first = commit(data, tokenizer, records_per_chunk=4, **source)
+    take(first, 7)
+    state = first.get_state_dict()
+    assert state["words_seen"] > 0 and state["words_replaced"] > 0
+    resumed = commit(data, tokenizer, records_per_chunk=4, **source)
+    resumed.load_state_dict(state)
+    for (_, want), (_, got) in zip(reference[7:], take(resumed, 13)):
+        assert got == want
+
+
+# -- worker processes that die or fail ---------------------------------------------------------
+class SlowBuilder:
+    """A builder that takes its time, so that a kill finds chunks in the workers' hands."""
+
+    def __init__(self, builder, seconds=0.2):
+        self.builder, self.seconds = builder, seconds
+
+    def __call__(self, items):
+        import time
+
+        time.sleep(self.seconds)
+        return self.builder(items)
+
+
+class FailingBuilder:
+    """Fails on the chunk that starts at ``position``: ``raise`` once (a marker file says
+    whether it already did, across processes), or dies every time (``exit``)."""
+
+    def __init__(self, builder, position, how, marker=None):
+        self.builder, self.position, self.how, self.marker = builder, position, how, marker
+
+    def __call__(self, items):
+        if items[0][1] == self.position:
+            if self.how == "exit":
+                os._exit(9)
+            try:
+                os.remove(self.marker)
+            except FileNotFoundError:
+                pass
+            else:
+                raise RuntimeError("transient failure")
+        return self.builder(items)
+
+
+class WrappedCommit(CommitDataset):
+    wrap = None
+
+    def _builder(self):
+        return self.wrap(super()._builder())
+
+
+def wrapped(data, tokenizer, wrap, **updates):
+    config = dict(path=str(data / "alpaca.json"), dictionary=str(data / "en-hi.txt"),
+                  seq_length=32, batch_size=2, records_per_chunk=4, tokenizer_processes=2)
+    config.update(updates)
+    ds = WrappedCommit(CommitDataset.get_default_config(config), tokenizer)
+    ds.wrap = wrap
+    return ds
+
+
+@pytest.mark.parametrize("victims", ["one", "all"])
+def test_killed_workers_are_replaced_and_not_a_batch_changes(data, tokenizer, caplog, victims):
+    import multiprocessing
+    import signal
+
+    reference = take(commit(data, tokenizer, records_per_chunk=4), 30)
+    ds = wrapped(data, tokenizer, SlowBuilder)
+    got = []
+    with caplog.at_level("WARNING", logger="easylm_commit"):
+        for batch, metrics in ds:
+            got.append((batch, metrics))
+            if len(got) == 3:  # what the OOM killer does, while workers hold chunks
+                workers = multiprocessing.active_children()
+                assert len(workers) == 2
+                for p in workers[:1] if victims == "one" else workers:
+                    os.kill(p.pid, signal.SIGKILL)
+            if len(got) == 30:
+                break
+    assert all(same(a, b) and ma == mb for (a, ma), (b, mb) in zip(reference, got))
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "a worker process died" in warnings[0], warnings
+    assert "started 2 new workers" in warnings[0]
+
+
+def test_a_worker_that_raises_is_retried_and_not_a_batch_changes(data, tokenizer, caplog, tmp_path):
+    import functools
+
+    marker = tmp_path / "fail-once"
+    marker.touch()
+    reference = take(commit(data, tokenizer, records_per_chunk=4), 30)  # ~3 batches a record
+    ds = wrapped(data, tokenizer, functools.partial(FailingBuilder, position=4, how="raise",
+                                                    marker=str(marker)))
+    with caplog.at_level("WARNING", logger="easylm_commit"):
+        got = take(ds, 30)
+    assert not marker.exists()  # it did fail once
+    assert all(same(a, b) for (a, _), (b, _) in zip(reference, got))
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert "a worker raised RuntimeError: transient failure" in warning
+    assert "epoch 0, records 4-7" in warning
+
+
+def test_workers_that_keep_dying_stop_with_a_clear_error(data, tokenizer, caplog):
+    import functools
+
+    from easylm_commit.datasets import MAX_RESPAWNS
+
+    ds = wrapped(data, tokenizer, functools.partial(FailingBuilder, position=4, how="exit"))
+    with caplog.at_level("WARNING", logger="easylm_commit"), \
+            pytest.raises(UserError, match=f"failed {MAX_RESPAWNS + 1} times in a row on the chunk at "
+                                           "epoch 0, records 4-7"):
+        take(ds, 60)
+    assert len(caplog.records) == MAX_RESPAWNS
+
+
+def test_a_bad_record_in_a_worker_is_reported_not_retried(data, tokenizer, tmp_path, caplog):
+    records = _records(12)
+    records[9] = {"instruction": "", "output": "x"}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(records), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="easylm_commit"), pytest.raises(UserError, match="record 9"):
+        take(commit(data, tokenizer, path=str(path), strict=True, records_per_chunk=4,
+                    tokenizer_processes=2), 30)
+    assert not caplog.records

@@ -1,0 +1,195 @@
+"""Running as one host of a pod: which host this is, warnings once per pod, CPU collectives
+for the launcher, and the check that every host feeds the same batch.
+
+On a pod every host runs the same ``llama_train`` and EasyLM hands the batch to the train
+step as a replicated array (``PS()``): JAX trusts that the hosts agree and each device
+takes its slice from its own host's copy. A host with a stale dictionary or data file
+therefore trains a silently different model. ``HostCheck`` compares digests of what each
+host built, across processes with ``jax.experimental.multihost_utils.process_allgather``,
+and stops every host with the same error when they differ.
+
+Nothing here imports JAX unless it is already imported (the core stays JAX-free), and
+nothing starts a JAX backend: a process whose backend is not started is one host.
+"""
+
+import hashlib
+import logging
+import os
+import sys
+
+import numpy as np
+
+from easylm_commit.errors import UserError
+
+log = logging.getLogger("easylm_commit")
+
+# Digests are gathered as a fixed-size uint32 array, so every check has the same shape (one
+# compiled all-gather) and hosts running different code still meet in the same collective.
+MAX_ITEMS = 64
+_WORDS = 4  # 128-bit BLAKE2b digests as 4 uint32 (int64 would need jax_enable_x64)
+
+
+def _jax():
+    """JAX if this process has imported it and started a backend (or joined a
+    ``jax.distributed`` run), else None."""
+    jax = sys.modules.get("jax")
+    if jax is None:
+        return None
+    try:
+        from jax._src import distributed, xla_bridge
+
+        if xla_bridge.backends_are_initialized() or distributed.global_state.client is not None:
+            return jax
+        return None
+    except (ImportError, AttributeError):  # another JAX layout: ask it directly
+        return jax
+
+
+def process_index():
+    jax = _jax()
+    return jax.process_index() if jax is not None else 0
+
+
+def process_count():
+    jax = _jax()
+    return jax.process_count() if jax is not None else 1
+
+
+def host_prefix():
+    """``host I: `` on a pod (for messages about one host's own events), else ``''``."""
+    return f"host {process_index()}: " if process_count() > 1 else ""
+
+
+def warn_once(message, *args):
+    """A warning every host would give alike (about the shared config or data): logged by
+    process 0 only, so a 64-host pod prints it once, not 64 times."""
+    if process_index() == 0:
+        log.warning(message, *args)
+
+
+def select_cpu_collectives(jax_distributed):
+    """Before ``jax.distributed.initialize``: give the CPU backend cross-process collectives.
+
+    JAX 0.4.28's CPU client has none unless ``jax_cpu_collectives_implementation`` is set
+    before the backend starts, and this version does not read the option's environment
+    variable, so a multi-process CPU run (a pod on one machine, CI) fails at its first
+    collective. We select gloo (or the variable's value) when ``jax_distributed`` is
+    initialised and nobody chose otherwise. The option only concerns the CPU client: on
+    TPU and GPU hosts the train step runs on the accelerator client and this is inert.
+    """
+    if not getattr(jax_distributed, "initialize_jax_distributed", False):
+        return None
+    import jax
+    from jax._src import xla_bridge
+
+    current = jax.config.values.get("jax_cpu_collectives_implementation", "none")
+    if current != "none":  # chosen by the user (jax.config.update in their own wrapper)
+        return current
+    wanted = os.environ.get("JAX_CPU_COLLECTIVES_IMPLEMENTATION", "gloo")
+
+    if xla_bridge.backends_are_initialized():
+        log.warning("JAX backends already started: cannot select %s CPU collectives", wanted)
+        return None
+    jax.config.update("jax_cpu_collectives_implementation", wanted)
+    return wanted
+
+
+# -- host agreement --------------------------------------------------------------------------
+def digest(*parts):
+    """A 128-bit digest of bytes / str / numpy arrays (dtype and shape included)."""
+    h = hashlib.blake2b(digest_size=4 * _WORDS)
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            h.update(f"{part.dtype.str}{part.shape}".encode())
+            part = np.ascontiguousarray(part).data
+        elif isinstance(part, str):
+            part = part.encode("utf-8")
+        h.update(part)
+        h.update(b"\x00")
+    return h.digest()
+
+
+def _gather(rows):
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(rows))
+
+
+def host_ranges(hosts):
+    """``[0, 1, 2, 5]`` -> ``hosts 0-2, 5``; ``[3]`` -> ``host 3``."""
+    hosts = sorted(hosts)
+    spans, start = [], hosts[0]
+    for prev, cur in zip(hosts, hosts[1:] + [None]):
+        if cur != prev + 1:
+            spans.append(f"{start}" if start == prev else f"{start}-{prev}")
+            start = cur
+    return ("hosts " if len(hosts) > 1 else "host ") + ", ".join(spans)
+
+
+class HostCheck:
+    """Compare what every host built: named digests, one all-gather per check.
+
+    ``create(freq)`` is None on a single host (a one-process run pays nothing) and when
+    ``freq`` is 0. Batches are checked at the first batch of an iteration (also the first
+    after a resume, where hosts might have loaded different states) and at every batch
+    whose index is a multiple of ``freq``.
+    """
+
+    def __init__(self, freq, me, count, gather=_gather):
+        self.freq = freq
+        self.me = me
+        self.count = count
+        self._gather = gather
+        self._first = True
+
+    @classmethod
+    def create(cls, freq):
+        if freq <= 0:
+            return None
+        count = process_count()
+        if count <= 1:
+            return None
+        return cls(freq, process_index(), count)
+
+    def compare(self, where, items, hint=""):
+        """``items``: ``{name: (digest bytes, what this host has, for the message)}``, in the
+        same order on every host. Raises ``UserError`` on every host if any differ."""
+        if len(items) > MAX_ITEMS:  # fold the tail into one slot rather than drop it
+            names = list(items)
+            rest = names[MAX_ITEMS - 1:]
+            items = {n: items[n] for n in names[:MAX_ITEMS - 1]} | {
+                ", ".join(rest): (digest(*(items[n][0] for n in rest)), "")}
+        names = list(items)
+        rows = np.zeros((MAX_ITEMS, _WORDS), dtype=np.uint32)
+        for i, name in enumerate(names):
+            rows[i] = np.frombuffer(items[name][0], dtype="<u4")
+        everyone = self._gather(rows).reshape(self.count, MAX_ITEMS, _WORDS)
+        differ = [i for i in range(len(names)) if not (everyone[:, i] == everyone[0, i]).all()]
+        if not differ:
+            return
+        parts = []
+        for i in differ:
+            groups = {}
+            for host in range(self.count):
+                groups.setdefault(everyone[host, i].astype("<u4").tobytes().hex()[:8], []).append(host)
+            shown = items[names[i]][1]
+            parts.append(
+                f"{names[i]} ("
+                + "; ".join(f"{host_ranges(h)}: {d}" for d, h in groups.items())
+                + (f"; here, host {self.me}: {shown}" if shown else "")
+                + ")"
+            )
+        raise UserError(f"hosts disagree {where} on " + ", ".join(parts) + (f". {hint}" if hint else ""))
+
+    def due(self, index):
+        return self._first or index % self.freq == 0
+
+    def batch(self, index, batch):
+        """Check the batch with index ``index`` (counted from the start of training)."""
+        self._first = False
+        items = {k: (digest(np.asarray(batch[k])), "") for k in sorted(batch)}
+        self.compare(
+            f"at batch {index}", items,
+            hint="Every host must build the same replicated batch: check that the data files, "
+                 "dictionary, tokenizer and easylm-commit are the same on every host",
+        )
