@@ -72,6 +72,10 @@ def read_records(path):
     return [record for _, record in iter_records(path)]
 
 
+# A record that could not be stored as it was (see sources.py) carries only this field: why.
+INVALID_FIELD = "__easylm_commit_invalid__"
+
+
 class BadRecords:
     """The one policy for bad records, used by every command and both datasets: skip and
     count them, or, with ``strict``, stop on the first with its location.
@@ -91,6 +95,8 @@ class BadRecords:
         try:
             if isinstance(record, InvalidRecord):
                 raise record
+            if isinstance(record, dict) and record.get(INVALID_FIELD):
+                raise InvalidRecord(record[INVALID_FIELD])
             return fn(record, *args)
         except InvalidRecord as e:
             if self.strict:
