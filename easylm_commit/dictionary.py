@@ -25,7 +25,8 @@ class DictionaryStats:
     pairs: int
     sources: int
     mean_translations: float
-    skipped_lines: int
+    skipped_lines: int              # lines that are not one pair (blank lines do not count)
+    first_skipped_line: int = None  # 1-based number of the first of them
 
     def as_dict(self):
         return dataclasses.asdict(self)
@@ -54,15 +55,17 @@ class BilingualDictionary:
     mixing reproducible).
     """
 
-    def __init__(self, table, pairs=None, skipped_lines=0, path=None):
+    def __init__(self, table, pairs=None, skipped_lines=0, path=None, first_skipped_line=None):
         self.table = dict(table)
         self.path = path
         self._pairs = sum(len(t) for t in self.table.values()) if pairs is None else pairs
         self._skipped = skipped_lines
+        self._first_skipped = first_skipped_line
 
     # -- construction --------------------------------------------------------------------
     @classmethod
-    def from_pairs(cls, pairs, reverse=False, keep_identical=True, skipped_lines=0, path=None):
+    def from_pairs(cls, pairs, reverse=False, keep_identical=True, skipped_lines=0, path=None,
+                   first_skipped_line=None):
         table = {}
         count = 0
         for source, target in pairs:
@@ -75,25 +78,34 @@ class BilingualDictionary:
                 translations.append(target)
                 count += 1
         table = {k: tuple(v) for k, v in table.items()}
-        return cls(table, pairs=count, skipped_lines=skipped_lines, path=path)
+        return cls(table, pairs=count, skipped_lines=skipped_lines, path=path,
+                   first_skipped_line=first_skipped_line)
 
     @classmethod
-    def load(cls, path, reverse=False, keep_identical=True):
-        """Read a MUSE file. Lines that are not exactly one pair are skipped and counted.
+    def load(cls, path, reverse=False, keep_identical=True, strict=False):
+        """Read a MUSE file. Lines that are not exactly one pair are skipped and counted
+        (``stats().skipped_lines``, ``first_skipped_line``); with ``strict`` the first of them
+        is a ``UserError`` naming ``file:line``. Blank lines are layout, not bad lines.
 
         ``utf-8-sig`` drops a BOM; universal newlines drop CR of CRLF files.
         """
         path = os.fspath(path)
         pairs = []
         skipped = 0
+        first_skipped = None
         try:
             with open(path, encoding="utf-8-sig") as f:
-                for line in f:
+                for lineno, line in enumerate(f, 1):
                     fields = line.split()
                     if len(fields) == 2:
                         pairs.append(fields)
-                    else:
+                    elif fields:
+                        if strict:
+                            raise UserError(
+                                f"{path}:{lineno}: expected one 'source translation' pair, "
+                                f"got {len(fields)} field(s): {line.strip()[:60]!r}")
                         skipped += 1
+                        first_skipped = first_skipped or lineno
         except FileNotFoundError:
             raise UserError(f"{path}: dictionary file not found ({MUSE_HINT})") from None
         except IsADirectoryError:
@@ -102,7 +114,7 @@ class BilingualDictionary:
             raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
         dictionary = cls.from_pairs(
             pairs, reverse=reverse, keep_identical=keep_identical,
-            skipped_lines=skipped, path=path,
+            skipped_lines=skipped, path=path, first_skipped_line=first_skipped,
         )
         if not dictionary.table:
             raise UserError(
@@ -133,6 +145,7 @@ class BilingualDictionary:
             sources=sources,
             mean_translations=(self._pairs / sources) if sources else 0.0,
             skipped_lines=self._skipped,
+            first_skipped_line=self._first_skipped,
         )
 
     def __repr__(self):

@@ -8,11 +8,37 @@ package's dataset types into EasyLM's ``DatasetFactory`` at run time (see ``regi
 then runs EasyLM's own LLaMA train loop, unchanged. EasyLM comes from ``EASYLM_DIR`` or
 the Python path. A ``UserError`` (a bad dictionary path, alpha out of range) ends the run
 with one line instead of a traceback.
+
+``WANDB_MODE=disabled`` is honoured: mlxu's logger passes ``mode="offline"`` to
+``wandb.init`` whenever ``--logger.online=False``, and an explicit mode beats the environment
+variable, so without this every run would leave ``wandb/offline-run-*`` folders beside its
+checkpoints although the user disabled W&B.
 """
 
+import functools
+import os
 import sys
 
 from easylm_commit.errors import UserError
+
+
+def honour_wandb_disabled():
+    """Make ``WANDB_MODE=disabled`` win over the mode mlxu passes to ``wandb.init``."""
+    if os.environ.get("WANDB_MODE", "").lower() != "disabled":
+        return
+    import wandb
+
+    if getattr(wandb.init, "_easylm_commit_disabled", False):
+        return
+    init = wandb.init
+
+    @functools.wraps(init)
+    def disabled_init(*args, **kwargs):
+        kwargs["mode"] = "disabled"
+        return init(*args, **kwargs)
+
+    disabled_init._easylm_commit_disabled = True
+    wandb.init = disabled_init
 
 
 def main():
@@ -28,6 +54,7 @@ def main():
     except UserError as e:
         print(f"easylm_commit.llama_train: error: {e}", file=sys.stderr)
         return 2
+    honour_wandb_disabled()
     # Imported only now: it builds its flags from DatasetFactory.get_default_config().
     import mlxu
     from EasyLM.models.llama import llama_train

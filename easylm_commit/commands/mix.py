@@ -36,6 +36,7 @@ def run(args):
     formatter = None if args.text_field else build_formatter(args, mixer)
     written = skipped = 0
     first_skip = None
+    reasons = set()
     records = iter_records(args.input)
     with atomic_output(args.output) as out:
         for index, (where, record) in enumerate(
@@ -50,9 +51,15 @@ def run(args):
                     raise UserError(f"{where}: {e}") from None
                 skipped += 1
                 first_skip = first_skip or f"{where}: {e}"
+                reasons.add(str(e))
                 continue
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             written += 1
+        if not written and len(reasons) == 1:
+            # Every record failed the same way: a wrong option (a misspelt --text-field), not
+            # bad data. Raised inside the block, so no empty output file is left behind.
+            raise UserError(f"all {skipped} record(s) of {args.input} skipped: {reasons.pop()}"
+                            f"{_field_hint(args)}")
     if skipped and not args.quiet:
         print(f"easylm-commit mix: skipped {skipped} bad record(s); first: {first_skip}",
               file=sys.stderr)
@@ -60,6 +67,13 @@ def run(args):
         print(f"easylm-commit mix: wrote {written} record(s) to {args.output}",
               file=sys.stderr)
     return 0
+
+
+def _field_hint(args):
+    if args.text_field:
+        return f" (check --text-field {args.text_field})"
+    return (f" (check --instruction-field {args.instruction_field}, --input-field "
+            f"{args.input_field}, --output-field {args.output_field})")
 
 
 def _mix_instruction(formatter, record, key):
