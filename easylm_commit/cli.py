@@ -93,9 +93,16 @@ def main(argv=None):
     name = name if name in COMMANDS else None
     if name is not None:
         _load(name).add_arguments(sub.choices[name])
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse would blame the top-level parser; the command's is the one to read
+        (sub.choices[name] if name else parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    args.deferred_warnings = []  # printed after a successful run (commands/_common.py)
     try:
-        return int(_load(args._command).run(args) or 0)
+        status = int(_load(args._command).run(args) or 0)
+        if status == 0 and not args.quiet:
+            for message in args.deferred_warnings:
+                print(message, file=sys.stderr)
+        return status
     except UserError as e:
         if args.debug:
             raise

@@ -86,13 +86,19 @@ def build_mixer(args):
 
 def warn_skipped_lines(dictionary, args):
     """One line on stderr when dictionary lines were skipped: a dictionary that lost lines
-    mixes less than its user thinks, and nothing else would say so."""
+    mixes less than its user thinks, and nothing else would say so. The line is printed by
+    the CLI when the command has succeeded (``args.deferred_warnings``), so that a failing
+    command still says one thing only: its error."""
     s = dictionary.stats()
-    if s.skipped_lines and not getattr(args, "quiet", False):
+    if s.skipped_lines:
         command = getattr(args, "_command", None)
-        print(f"easylm-commit{' ' + command if command else ''}: skipped {s.skipped_lines} "
-              f"malformed line(s) of dictionary {dictionary.path}; first: line "
-              f"{s.first_skipped_line} (--strict stops there)", file=sys.stderr)
+        message = (f"easylm-commit{' ' + command if command else ''}: skipped {s.skipped_lines} "
+                   f"malformed line(s) of dictionary {dictionary.path}; first: line "
+                   f"{s.first_skipped_line} (--strict stops there)")
+        if hasattr(args, "deferred_warnings"):
+            args.deferred_warnings.append(message)
+        elif not getattr(args, "quiet", False):
+            print(message, file=sys.stderr)
 
 
 def build_formatter(args, mixer):
