@@ -115,15 +115,15 @@ def _dtype_bytes(dtype):
     return 4 if dtype in ("fp32", "float32") else 2
 
 
-def output_bytes(step, config, args):
-    """Disk a step's outputs take (the ``--checkpoint-dtype`` EasyLM checkpoints, fp16 HF
-    weights -- written twice while EasyLM's converter runs), for the disk check."""
+def disk_bytes(steps, config, args):
+    """Disk the outputs of ``steps`` take: an EasyLM checkpoint in ``--checkpoint-dtype`` per
+    conversion or training run, fp16 weights per HF model, plus one more fp16 copy while
+    EasyLM's converter runs (it writes shards to a temporary folder, then the model)."""
     n = param_count(config)
-    if step.phase in ("convert", "align", "train"):
-        return n * _dtype_bytes(args.checkpoint_dtype)
-    if step.phase == "to_hf":
-        return 2 * n * 2
-    return 0
+    phases = [s.phase for s in steps]
+    need = sum(n * _dtype_bytes(args.checkpoint_dtype) for p in phases if p in ("convert", "align", "train"))
+    need += sum(2 * n for p in phases if p == "to_hf")
+    return need + (2 * n if "to_hf" in phases else 0)
 
 
 def corpus_flags(args):

@@ -406,7 +406,7 @@ def check_disk(args, config, runner, checks):
     if config is None:
         return
     pending = runner.pending()
-    need = sum(paper_plan.output_bytes(s, config, args) for s in pending)
+    need = paper_plan.disk_bytes(pending, config, args)
     where = args.out
     while not os.path.exists(where):
         where = os.path.dirname(where)
