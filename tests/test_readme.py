@@ -196,7 +196,7 @@ def parse_problem(argv):
 
 def test_the_parse_check_catches_renamed_options_and_commands(capsys):
     assert parse_problem(["stats", "--demo", "--batch-size", "16"]) is None
-    assert parse_problem(["stats", "--demo", "--batch", "16"]) == "does not parse"
+    assert parse_problem(["stats", "--demo", "--batch", "16"]) == "unknown arguments ['--batch', '16']"
     assert parse_problem(["stats", "--demo", "--alpha", "x"]) == "does not parse"
     assert parse_problem(["statistics", "--demo"]) == "unknown command 'statistics'"
 
