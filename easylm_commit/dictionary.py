@@ -27,7 +27,8 @@ class DictionaryStats:
     pairs: int
     sources: int
     mean_translations: float
-    skipped_lines: int
+    skipped_lines: int              # lines that are not one pair (blank lines do not count)
+    first_skipped_line: int = None  # 1-based number of the first of them
 
     def as_dict(self):
         return dataclasses.asdict(self)
@@ -113,18 +114,21 @@ class BilingualDictionary:
     zero-width (non-)joiner is the same word.
     """
 
-    def __init__(self, table, pairs=None, skipped_lines=0, path=None, exact=None):
+    def __init__(self, table, pairs=None, skipped_lines=0, path=None, exact=None,
+                 first_skipped_line=None):
         self.table = dict(table)
         self.exact = dict(exact or {})
         self.path = path
         self._pairs = (sum(len(t) for t in self.table.values()) + sum(len(t) for t in self.exact.values())
                        if pairs is None else pairs)
         self._skipped = skipped_lines
+        self._first_skipped = first_skipped_line
         self._loose = self._folded = None
 
     # -- construction --------------------------------------------------------------------
     @classmethod
-    def from_pairs(cls, pairs, reverse=False, keep_identical=True, skipped_lines=0, path=None):
+    def from_pairs(cls, pairs, reverse=False, keep_identical=True, skipped_lines=0, path=None,
+                   first_skipped_line=None):
         table, exact = {}, {}
         count = 0
         for source, target in pairs:
@@ -141,25 +145,34 @@ class BilingualDictionary:
                 translations.append(target)
                 count += 1
         return cls({k: tuple(v) for k, v in table.items()}, pairs=count, skipped_lines=skipped_lines,
-                   path=path, exact={k: tuple(v) for k, v in exact.items()})
+                   path=path, exact={k: tuple(v) for k, v in exact.items()},
+                   first_skipped_line=first_skipped_line)
 
     @classmethod
-    def load(cls, path, reverse=False, keep_identical=True):
-        """Read a MUSE file. Lines that are not exactly one pair are skipped and counted.
+    def load(cls, path, reverse=False, keep_identical=True, strict=False):
+        """Read a MUSE file. Lines that are not exactly one pair are skipped and counted
+        (``stats().skipped_lines``, ``first_skipped_line``); with ``strict`` the first of them
+        is a ``UserError`` naming ``file:line``. Blank lines are layout, not bad lines.
 
         ``utf-8-sig`` drops a BOM; universal newlines drop CR of CRLF files.
         """
         path = os.fspath(path)
         pairs = []
         skipped = 0
+        first_skipped = None
         try:
             with fileio.open_text(path) as f:  # a local path or a URL (gs://, s3://, ...)
-                for line in f:
+                for lineno, line in enumerate(f, 1):
                     fields = line.split()
                     if len(fields) == 2:
                         pairs.append(fields)
-                    else:
+                    elif fields:
+                        if strict:
+                            raise UserError(
+                                f"{path}:{lineno}: expected one 'source translation' pair, "
+                                f"got {len(fields)} field(s): {line.strip()[:60]!r}")
                         skipped += 1
+                        first_skipped = first_skipped or lineno
         except FileNotFoundError:
             raise UserError(f"{path}: dictionary file not found ({MUSE_HINT})") from None
         except IsADirectoryError:
@@ -168,7 +181,7 @@ class BilingualDictionary:
             raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
         dictionary = cls.from_pairs(
             pairs, reverse=reverse, keep_identical=keep_identical,
-            skipped_lines=skipped, path=path,
+            skipped_lines=skipped, path=path, first_skipped_line=first_skipped,
         )
         if not len(dictionary):
             raise UserError(
@@ -264,6 +277,7 @@ class BilingualDictionary:
             sources=sources,
             mean_translations=(self._pairs / sources) if sources else 0.0,
             skipped_lines=self._skipped,
+            first_skipped_line=self._first_skipped,
         )
 
     def __repr__(self):

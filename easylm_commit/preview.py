@@ -38,19 +38,37 @@ LEGEND = (
     (REPLACEABLE, "in the dictionary, kept"),
     (PROTECTED, "protected (code, URL, e-mail, identifier: never mixed)"),
 )
+# Fonts: a browser falls back glyph by glyph along the list, so naming one font per script
+# makes Devanagari, Tamil, Bengali, Thai and Greek render wherever any of these is installed
+# (Noto on Linux, e.g. Debian's fonts-noto; Nirmala UI / Leelawadee UI on Windows; the Sangam
+# and Kohinoor fonts and Thonburi on macOS) instead of as boxes. Greek is in every font listed
+# first. The page says so under the legend (FONT_NOTE).
+SCRIPT_FONTS = ('"Noto Sans Devanagari", "Noto Sans Tamil", "Noto Sans Bengali", "Noto Sans Thai", '
+                '"Noto Sans", "Nirmala UI", "Leelawadee UI", "Kohinoor Devanagari", '
+                '"Devanagari Sangam MN", "Tamil Sangam MN", "Bangla Sangam MN", "Thonburi", '
+                '"Mangal", "Vrinda", "Latha", "Tahoma"')
+MONO_FONTS = f'ui-monospace, Menlo, Consolas, "DejaVu Sans Mono", "Noto Sans Mono", {SCRIPT_FONTS}, monospace'
+SANS_FONTS = f'system-ui, "Segoe UI", "DejaVu Sans", {SCRIPT_FONTS}, sans-serif'
+FONT_NOTE = ("Hindi, Tamil, Bengali, Thai and Greek text needs a font for its script: this page "
+             "asks for Noto Sans Devanagari / Tamil / Bengali / Thai (Linux: the fonts-noto "
+             "package), Nirmala UI or Leelawadee UI (Windows) and the Sangam, Kohinoor and "
+             "Thonburi fonts (macOS). Boxes instead of letters mean none is installed.")
+RESPONSE_NOTE = ("tinted strip: the response, the only part trained on (the prompt above it is "
+                 "masked out of the loss; the two are tokenized separately)")
 CSS = """
-body { font-family: system-ui, sans-serif; max-width: 62em; margin: 2em auto; padding: 0 1em; color: #222; }
+body { font-family: %(sans)s; max-width: 62em; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { font-size: 1.4em; }
 h2 { font-size: 1em; margin-bottom: .3em; }
 .meta, .counts { color: #555; font-size: .9em; }
-.sample { white-space: pre-wrap; font-family: ui-monospace, Menlo, Consolas, monospace; line-height: 1.55;
+.sample { white-space: pre-wrap; font-family: %(mono)s; line-height: 1.55;
           border: 1px solid #ddd; border-radius: 6px; padding: .8em 1em; }
 .response { background: #f6f2fb; margin-top: .4em; padding: .2em .4em; border-radius: 4px; }
 .template { color: #8a8a8a; }
 .replaceable { color: #2b8a3e; }
 .target { color: #7b2cbf; font-weight: 600; }
 .protected { color: #0b7285; background: #e3fafc; }
-"""
+.legend.response { background: #f6f2fb; padding: 0 .3em; border-radius: 4px; }
+""" % {"sans": SANS_FONTS, "mono": MONO_FONTS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,7 +275,10 @@ def render_html(samples, heading="COMMIT preview", meta=""):
         parts.append(f'<p class="meta">{esc(meta)}</p>')
     legend = " &middot; ".join(
         f'<span class="legend {cls}">{esc(label)}</span>' for cls, label in legend_items(samples))
+    if any(sample.prompt_spans for sample in samples):
+        legend += f' &middot; <span class="legend response">{esc(RESPONSE_NOTE)}</span>'
     parts.append(f'<p class="meta">{legend}</p>')
+    parts.append(f'<p class="meta fonts">{esc(FONT_NOTE)}</p>')
     for sample in samples:
         parts.append("<section>")
         parts.append(f"<h2>{esc(sample.title)}</h2>")

@@ -44,7 +44,8 @@ def test_lines_that_are_not_exactly_one_pair_are_skipped_and_counted(tmp_path):
     path = write_bytes(tmp_path, "cat γάτα\n\n   \nlonely\na b c\ndog σκύλος\n".encode("utf-8"))
     d = BilingualDictionary.load(path)
     assert sorted(d.table) == ["cat", "dog"]
-    assert d.stats().skipped_lines == 4     # blank, whitespace-only, one field, three fields
+    assert d.stats().skipped_lines == 2     # one field, three fields (blank lines are layout)
+    assert d.stats().first_skipped_line == 4
     assert "lonely" not in d and "a" not in d
 
 
@@ -169,11 +170,11 @@ def test_mixing_restores_case_on_the_translation():
 
 def test_statistics_count_pairs_sources_translations_and_skipped_lines():
     s = BilingualDictionary.load(EN_EL).stats()
-    # the x3, cat, dog, house, big, ok; skipped: blank line, one field, three fields.
+    # the x3, cat, dog, house, big, ok; skipped: one field, three fields (a blank line is layout).
     assert s.pairs == 8
     assert s.sources == 6
     assert s.mean_translations == pytest.approx(8 / 6)
-    assert s.skipped_lines == 3
+    assert s.skipped_lines == 2
     assert s.as_dict() == {"pairs": 8, "sources": 6, "mean_translations": pytest.approx(8 / 6),
-                           "skipped_lines": 3}
+                           "skipped_lines": 2, "first_skipped_line": 8}
     assert len(BilingualDictionary.load(EN_EL)) == 6

@@ -172,10 +172,19 @@ def test_bad_records_are_skipped_and_counted(tmp_path, capsys):
     assert f"{src}:2" in err and "'instruction'" in err
 
 
+def clean_dictionary(tmp_path):
+    """en-el.txt without its malformed lines, which --strict would stop at first."""
+    lines = [line for line in open(DICT, encoding="utf-8") if len(line.split()) in (0, 2)]
+    path = tmp_path / "en-el-clean.txt"
+    path.write_text("".join(lines), encoding="utf-8")
+    return str(path)
+
+
 def test_strict_stops_at_the_first_bad_record_and_writes_nothing(tmp_path, capsys):
     src = write_jsonl(tmp_path / "in.jsonl", BAD)
     out = tmp_path / "out.jsonl"
-    assert run_mix("--input", src, "--output", out, "--dictionary", DICT, "--strict") == 2
+    assert run_mix("--input", src, "--output", out, "--dictionary", clean_dictionary(tmp_path),
+                   "--strict") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert f"{src}:2" in err[0] and "'instruction'" in err[0]
@@ -187,8 +196,8 @@ def test_text_field_missing_from_a_record_is_a_bad_record(tmp_path, capsys):
     out = tmp_path / "out.jsonl"
     assert run_mix("--input", src, "--output", out, "--dictionary", DICT, "--text-field", "text") == 0
     assert len(read_jsonl(out)) == 1
-    assert run_mix("--input", src, "--output", out, "--dictionary", DICT, "--text-field", "text",
-                   "--strict") == 2
+    assert run_mix("--input", src, "--output", out, "--dictionary", clean_dictionary(tmp_path),
+                   "--text-field", "text", "--strict") == 2
     assert f"{src}:2" in capsys.readouterr().err
 
 

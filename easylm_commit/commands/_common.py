@@ -2,6 +2,8 @@
 that turns them into a dictionary, a mixer and a formatter -- one place, so the commands
 cannot drift apart in what ``--alpha`` or ``--demo`` means."""
 
+import sys
+
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.errors import UserError
 from easylm_commit.mixer import SEGMENTERS, CodeMixer
@@ -44,7 +46,8 @@ def add_mixing_arguments(parser):
     g.add_argument("--input-field", default="input")
     g.add_argument("--output-field", default="output")
     g.add_argument("--strict", action="store_true",
-                   help="stop at the first bad record instead of skipping and counting it")
+                   help="stop at the first bad record or malformed dictionary line instead of "
+                        "skipping and counting it")
 
 
 def resolve_demo(args, input_attr="input"):
@@ -79,9 +82,28 @@ def build_mixer(args):
         return None
     dictionary = BilingualDictionary.load(
         args.dictionary, reverse=args.reverse_dictionary, keep_identical=not args.drop_identical,
+        strict=getattr(args, "strict", False),
     )
+    warn_skipped_lines(dictionary, args)
     return CodeMixer(dictionary, args.alpha, seed=args.seed, segmenter=args.segmenter,
                      protect=args.protect)
+
+
+def warn_skipped_lines(dictionary, args):
+    """One line on stderr when dictionary lines were skipped: a dictionary that lost lines
+    mixes less than its user thinks, and nothing else would say so. The line is printed by
+    the CLI when the command has succeeded (``args.deferred_warnings``), so that a failing
+    command still says one thing only: its error."""
+    s = dictionary.stats()
+    if s.skipped_lines:
+        command = getattr(args, "_command", None)
+        message = (f"easylm-commit{' ' + command if command else ''}: skipped {s.skipped_lines} "
+                   f"malformed line(s) of dictionary {dictionary.path}; first: line "
+                   f"{s.first_skipped_line} (--strict stops there)")
+        if hasattr(args, "deferred_warnings"):
+            args.deferred_warnings.append(message)
+        elif not getattr(args, "quiet", False):
+            print(message, file=sys.stderr)
 
 
 def build_formatter(args, mixer):

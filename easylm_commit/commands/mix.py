@@ -17,6 +17,7 @@ from easylm_commit.atomic import atomic_output
 from easylm_commit.commands._common import (
     add_mixing_arguments, build_formatter, build_mixer, resolve_demo,
 )
+from easylm_commit.errors import UserError
 from easylm_commit.records import BadRecords, iter_records
 
 HELP = "code-mix instruction records or a text corpus into JSONL"
@@ -44,12 +45,24 @@ def run(args):
             if row is not None:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 written += 1
+        if not written and len(bad.reasons) == 1:
+            # Every record failed the same way: a wrong option (a misspelt --text-field), not
+            # bad data. Raised inside the block, so no empty output file is left behind.
+            raise UserError(f"all {bad.count} record(s) of {args.input} skipped: "
+                            f"{next(iter(bad.reasons))}{_field_hint(args)}")
     if bad.count and not args.quiet:
         print(f"easylm-commit mix: {bad.summary()}", file=sys.stderr)
     if not args.quiet and args.output not in (None, "-"):
         print(f"easylm-commit mix: wrote {written} record(s) to {args.output}",
               file=sys.stderr)
     return 0
+
+
+def _field_hint(args):
+    if args.text_field:
+        return f" (check --text-field {args.text_field})"
+    return (f" (check --instruction-field {args.instruction_field}, --input-field "
+            f"{args.input_field}, --output-field {args.output_field})")
 
 
 def _instruction_row(record, formatter, key):

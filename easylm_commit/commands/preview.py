@@ -1,7 +1,7 @@
 """``easylm-commit preview``: look at formatted, mixed samples before training on them.
 
 Prints N samples coloured like the paper's Figure 1 (template grey, replaced words purple,
-covered words kept in English green), and with ``--html OUT`` writes the same as a page.
+covered words kept in English green), or with ``--html OUT`` writes the same as a page instead.
 Record i is mixed with the key ``(epoch, i)``, so the preview shows exactly what
 ``easylm-commit mix`` writes and the training datasets feed for that epoch.
 """
@@ -25,7 +25,8 @@ def add_arguments(parser):
                         help="how many samples to show (default 3)")
     parser.add_argument("--offset", type=int, default=0, metavar="K",
                         help="skip the first K records (default 0)")
-    parser.add_argument("--html", metavar="OUT", help="also write the samples as a standalone HTML page")
+    parser.add_argument("--html", metavar="OUT",
+                        help="write the samples as a standalone HTML page instead of printing them")
     add_mixing_arguments(parser)
 
 
@@ -72,12 +73,16 @@ def run(args):
             f"epoch {args.epoch}, dictionary {args.dictionary or '-'}"
             + (" (reversed)" if args.reverse_dictionary else ""))
     if args.html:
+        # The page replaces the terminal preview: a thousand samples asked for a page should
+        # not also scroll past in the terminal.
         page = render_html(samples, heading="COMMIT preview", meta=meta)
         with atomic_output(args.html) as f:
             f.write(page)
-    from rich.console import Console
+    else:
+        from rich.console import Console
 
-    render_terminal(samples, Console(), heading=None if args.quiet else meta, legend=not args.quiet)
+        render_terminal(samples, Console(), heading=None if args.quiet else meta,
+                        legend=not args.quiet)
     if not args.quiet:
         if bad.count:
             print(f"easylm-commit preview: {bad.summary()}", file=sys.stderr)

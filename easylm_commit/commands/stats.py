@@ -26,8 +26,8 @@ def add_arguments(parser):
     parser.add_argument("--input", help="Alpaca JSON array or JSONL file (a corpus with --text-field)")
     parser.add_argument("--tokenizer", metavar="TOK_DIR",
                         help="Hugging Face tokenizer (directory or hub name) to count tokens and steps")
-    # Stanford Alpaca's train.py: global batch 128, model_max_length 512.
-    parser.add_argument("--batch-size", type=int, default=128, help="sequences per step (default 128)")
+    # The paper's (and examples/commit.sh's) batch: 16 sequences of 512 tokens on a TPUv3-8.
+    parser.add_argument("--batch-size", type=int, default=16, help="sequences per step (default 16)")
     parser.add_argument("--seq-length", type=int, default=512, help="tokens per sequence (default 512)")
     parser.add_argument("--top", type=int, default=TOP,
                         help=f"uncovered words to list per field (default {TOP})")
@@ -107,7 +107,9 @@ def _print_tables(r, args):
     console.print(
         f"{r['input']}: {r['records']} records ({r['mode']}, alpha {r['alpha']}); "
         f"dictionary {r['dictionary']}{' (reversed)' if r['reverse_dictionary'] else ''}: "
-        f"{d['pairs']} pairs, {d['sources']} words", highlight=False, markup=False,
+        f"{d['pairs']} pairs, {d['sources']} words, {d['skipped_lines']} malformed line(s) skipped"
+        + (f" (first: line {d['first_skipped_line']})" if d["skipped_lines"] else ""),
+        highlight=False, markup=False,
     )
     table = Table(title="Dictionary coverage (words as the mixer splits them)")
     for col in ("field", "words", "covered", "coverage", "expected mixed (alpha x cov.)",
