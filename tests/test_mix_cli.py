@@ -217,14 +217,18 @@ def _bad_invocations(tmp_path):
     malformed.write_text(
         json.dumps(BAD[0]) + "\n\n" + json.dumps(BAD[2]) + "\n" + '{"instruction": "x", "output": \n',
         encoding="utf-8")
+    clean = tmp_path / "en-el-clean.txt"
+    clean.write_text("".join(line for line in open(DICT, encoding="utf-8") if len(line.split()) == 2),
+                     encoding="utf-8")
     array = tmp_path / "malformed.json"
     array.write_text('[\n  {"instruction": "x", "output": "y"},\n  {"instruction": }\n]\n')
     return {
         "malformed JSON array": (["--input", array, "--dictionary", DICT], f"{array}:3"),
         "missing input": (["--input", tmp_path / "nope.json", "--dictionary", DICT], "nope.json"),
         "missing dictionary": (["--input", ALPACA, "--dictionary", tmp_path / "en-xx.txt"], "en-xx.txt"),
-        # A line that is not JSON is a bad record: it stops the run only under --strict.
-        "malformed JSON line": (["--input", malformed, "--dictionary", DICT, "--strict"],
+        # A line that is not JSON is a bad record: it stops the run only under --strict (with
+        # a dictionary without malformed lines, which --strict would stop at first).
+        "malformed JSON line": (["--input", malformed, "--dictionary", clean, "--strict"],
                                 f"{malformed}:4: invalid JSON line"),
         "alpha above 1": (["--input", ALPACA, "--dictionary", DICT, "--alpha", "1.5"], "alpha"),
         "alpha below 0": (["--input", ALPACA, "--dictionary", DICT, "--alpha=-0.1"], "alpha"),
