@@ -440,8 +440,10 @@ class CodeMixer:
             rng = _FastRandom(derive_seed(self.seed, key)).random
             draws = list(itertools.starmap(rng, itertools.repeat((), len(covered))))
             alpha = self.alpha
+            # t[min(int(u / alpha * n), n - 1)], with no call but int() per word.
             chosen = [
-                (t[0] if len(t) == 1 else t[min(int(u / alpha * len(t)), len(t) - 1)]) if u < alpha else None
+                (t[0] if (n := len(t)) == 1 else t[i if (i := int(u / alpha * n)) < n else n - 1])
+                if u < alpha else None
                 for t, u in zip(found, draws)
             ]
         else:
