@@ -132,15 +132,17 @@ class BilingualDictionary:
             source = nfc(source)
             if not keep_identical and source.lower() == nfc(target).lower():
                 continue
-            if source == source.lower() or _is_title(source):
-                translations = table.setdefault(source.lower(), [])
+            lowered = source.lower()
+            if source == lowered or _is_title(source):
+                into, key = table, lowered
             else:
-                translations = exact.setdefault(source, [])
+                into, key = exact, source
+            # Tuples grown in place of lists: no list per source word to convert at the end.
+            translations = into.get(key, ())
             if target not in translations:
-                translations.append(target)
+                into[key] = translations + (target,)
                 count += 1
-        return cls({k: tuple(v) for k, v in table.items()}, pairs=count, skipped_lines=skipped_lines,
-                   path=path, exact={k: tuple(v) for k, v in exact.items()})
+        return cls(table, pairs=count, skipped_lines=skipped_lines, path=path, exact=exact)
 
     @classmethod
     def load(cls, path, reverse=False, keep_identical=True):
@@ -149,14 +151,18 @@ class BilingualDictionary:
         ``utf-8-sig`` drops a BOM; universal newlines drop CR of CRLF files.
         """
         path = os.fspath(path)
-        pairs = []
+        # Two flat lists rather than a list per pair: 100K lists kept alive set off
+        # Python's cyclic garbage collector over the whole heap, which in a training process
+        # (JAX, transformers) cost more than reading the file.
+        sources, targets = [], []
         skipped = 0
         try:
             with open(path, encoding="utf-8-sig") as f:
                 for line in f:
                     fields = line.split()
                     if len(fields) == 2:
-                        pairs.append(fields)
+                        sources.append(fields[0])
+                        targets.append(fields[1])
                     else:
                         skipped += 1
         except FileNotFoundError:
@@ -166,7 +172,7 @@ class BilingualDictionary:
         except UnicodeDecodeError as e:
             raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
         dictionary = cls.from_pairs(
-            pairs, reverse=reverse, keep_identical=keep_identical,
+            zip(sources, targets), reverse=reverse, keep_identical=keep_identical,
             skipped_lines=skipped, path=path,
         )
         if not len(dictionary):
