@@ -2,7 +2,8 @@
 
 The core install (dictionary, mixer, templates, ``easylm-commit mix``) needs no JAX.
 Extras: ``easylm`` (the stack EasyLM main is known to run with, pinned as EasyLM pins it),
-``eval`` (lm-eval and the report), ``thai`` (word segmentation), ``test``.
+``eval`` (lm-eval and the report), ``thai`` (word segmentation), ``test``, ``bench``
+(benchmarks/pipeline.py; not part of ``all``).
 """
 
 import glob
@@ -39,6 +40,11 @@ EASYLM = [
 EVAL = ["lm-eval==0.4.13", "accelerate", "torch", "matplotlib", "pythainlp"]
 THAI = ["pythainlp"]
 TEST = ["pytest", "hypothesis", "sentencepiece", "transformers", "protobuf"]
+# benchmarks/pipeline.py runs on Mistral 7B v0.1's LLaMA-family SentencePiece tokenizer,
+# which this wheel ships as a data file (no hub). Only that file is read: on Python <= 3.12
+# the wheel's own dependencies want numpy < 2.4, so `pip install --no-deps
+# mistral-common==1.13.1` is the lighter way to get it (benchmarks/README.md).
+BENCH = ["mistral-common==1.13.1", "psutil"]
 
 setup(
     name="easylm-commit",
@@ -61,6 +67,7 @@ setup(
         "eval": EVAL,
         "thai": THAI,
         "test": TEST,
+        "bench": BENCH,
         "all": sorted(set(EASYLM + EVAL + THAI + TEST)),
     },
     cmdclass={"build_py": BuildWithPatches},

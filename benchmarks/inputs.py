@@ -3,9 +3,8 @@
 Everything is generated from a fixed seed: an English-like vocabulary with Zipfian word
 frequencies (a few hundred real function/instruction words at the top, pseudo-words
 below), a Devanagari pseudo-vocabulary, a MUSE-format en-hi dictionary with 100K pairs
-covering about three quarters of the English word types, Alpaca-style records, a Hindi-like
-corpus, and a SentencePiece BPE tokenizer trained with LLaMA's settings on the generated
-text (no hub is reached; no real LLaMA tokenizer ships in any package on this machine).
+covering about three quarters of the English word types, Alpaca-style records and a
+Hindi-like corpus. The tokenizer is a real one (Mistral 7B's, see pipeline.py).
 """
 
 import json
@@ -147,17 +146,6 @@ def corpus_documents(vocab, n, seed=SEED + 3, words=(60, 600)):
     ]
 
 
-def train_tokenizer(out_dir, texts, vocab_size):
-    """SentencePiece BPE with LLaMA's settings, saved as a Hugging Face LLaMA tokenizer.
-    Newlines inside texts become spaces: the trainer reads one sentence a line."""
-    from easylm_commit.spm_tokenizer import train_llama_tokenizer
-
-    return train_llama_tokenizer(
-        (t.replace("\n", " ") for t in texts), out_dir, vocab_size,
-        character_coverage=0.9999, max_sentence_length=1 << 16, num_threads=2,
-    )
-
-
 def write_jsonl(path, rows):
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -166,7 +154,12 @@ def write_jsonl(path, rows):
     os.replace(tmp, path)
 
 
-def build(workdir, n_records, n_docs, vocab_size, log=print):
+def read_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def build(workdir, n_records, n_docs=0, log=print):
     """Write every input under ``workdir`` (reused when already there) and return their paths."""
     os.makedirs(workdir, exist_ok=True)
     paths = dict(
@@ -174,7 +167,6 @@ def build(workdir, n_records, n_docs, vocab_size, log=print):
         records=os.path.join(workdir, f"alpaca_{n_records}.jsonl"),
         formatted=os.path.join(workdir, f"alpaca_{n_records}_formatted.jsonl"),
         corpus=os.path.join(workdir, f"corpus_{n_docs}.jsonl"),
-        tokenizer=os.path.join(workdir, f"tokenizer_{vocab_size}"),
     )
     vocab = None
 
@@ -201,18 +193,7 @@ def build(workdir, n_records, n_docs, vocab_size, log=print):
             {"prompt": s.prompt, "response": s.response}
             for s in (formatter.format(r) for r in records)
         ))
-    if not os.path.exists(paths["corpus"]):
+    if n_docs and not os.path.exists(paths["corpus"]):
         log(f"  generating {n_docs} corpus documents")
         write_jsonl(paths["corpus"], ({"text": t} for t in corpus_documents(get_vocab(), n_docs)))
-    if not os.path.exists(os.path.join(paths["tokenizer"], "tokenizer.json")):
-        log(f"  training a {vocab_size}-piece SentencePiece BPE tokenizer")
-        texts = []
-        with open(paths["records"], encoding="utf-8") as f:
-            for i, line in enumerate(f):
-                if i == 20000:
-                    break
-                r = json.loads(line)
-                texts.append(" ".join((r["instruction"], r["input"], r["output"])))
-        texts += corpus_documents(get_vocab(), 3000, seed=SEED + 4)
-        train_tokenizer(paths["tokenizer"], texts, vocab_size)
     return paths

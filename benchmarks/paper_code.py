@@ -96,7 +96,8 @@ class PaperProcessor:
         ids = t.input_ids[0]
         return ids, t.input_ids.ne(self.tokenizer.pad_token_id).sum().item()
 
-    def __call__(self, example):
+    def texts(self, example):
+        """(source, target): the mixed prompt and response."""
         example = copy.deepcopy(example)
         example["instruction"] = self.mix(example["instruction"])
         if example.get("input", ""):
@@ -104,6 +105,10 @@ class PaperProcessor:
         template = PROMPT_INPUT if example.get("input", "") != "" else PROMPT_NO_INPUT
         source = template.format_map(example)
         target = self.mix(f"{example['output']}")
+        return source, target
+
+    def __call__(self, example):
+        source, target = self.texts(example)
         ids, _ = self._tokenize(source + target)
         _, source_len = self._tokenize(source)
         masks = [0] * source_len + [1] * (len(ids) - source_len)

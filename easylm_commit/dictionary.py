@@ -137,15 +137,17 @@ class BilingualDictionary:
             source = nfc(source)
             if not keep_identical and source.lower() == nfc(target).lower():
                 continue
-            if source == source.lower() or _is_title(source):
-                translations = table.setdefault(source.lower(), [])
+            lowered = source.lower()
+            if source == lowered or _is_title(source):
+                into, key = table, lowered
             else:
-                translations = exact.setdefault(source, [])
+                into, key = exact, source
+            # Tuples grown in place of lists: no list per source word to convert at the end.
+            translations = into.get(key, ())
             if target not in translations:
-                translations.append(target)
+                into[key] = translations + (target,)
                 count += 1
-        return cls({k: tuple(v) for k, v in table.items()}, pairs=count, skipped_lines=skipped_lines,
-                   path=path, exact={k: tuple(v) for k, v in exact.items()},
+        return cls(table, pairs=count, skipped_lines=skipped_lines, path=path, exact=exact,
                    first_skipped_line=first_skipped_line)
 
     @classmethod
@@ -157,7 +159,10 @@ class BilingualDictionary:
         ``utf-8-sig`` drops a BOM; universal newlines drop CR of CRLF files.
         """
         path = os.fspath(path)
-        pairs = []
+        # Two flat lists rather than a list per pair: 100K lists kept alive set off
+        # Python's cyclic garbage collector over the whole heap, which in a training process
+        # (JAX, transformers) cost more than reading the file.
+        sources, targets = [], []
         skipped = 0
         first_skipped = None
         try:
@@ -165,7 +170,8 @@ class BilingualDictionary:
                 for lineno, line in enumerate(f, 1):
                     fields = line.split()
                     if len(fields) == 2:
-                        pairs.append(fields)
+                        sources.append(fields[0])
+                        targets.append(fields[1])
                     elif fields:
                         if strict:
                             raise UserError(
@@ -180,7 +186,7 @@ class BilingualDictionary:
         except UnicodeDecodeError as e:
             raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
         dictionary = cls.from_pairs(
-            pairs, reverse=reverse, keep_identical=keep_identical,
+            zip(sources, targets), reverse=reverse, keep_identical=keep_identical,
             skipped_lines=skipped, path=path, first_skipped_line=first_skipped,
         )
         if not len(dictionary):

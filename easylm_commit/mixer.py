@@ -68,6 +68,7 @@ try:  # The C generator behind random.Random: same MT19937 seeding and random(),
 except ImportError:  # pragma: no cover - not CPython
     _FastRandom = random.Random
 
+from easylm_commit.dictionary import nfc
 from easylm_commit.errors import UserError
 from easylm_commit.protect import protected_spans
 
@@ -307,21 +308,24 @@ class _SurfaceTable(dict):
     """Surface word -> its translations with the word's case already restored, or None.
 
     ``plan`` looks every word up here with C-level ``map``: one dict probe instead of the
-    dictionary's case policy, NFC and ``restore_case`` per word. Lowercase and Title forms of
-    every lowercase source are filled in up front; any other surface form is computed on
-    first sight by ``__missing__`` and remembered while the table is below ``limit``
-    entries, so memory stays bounded on an endless corpus.
+    dictionary's case policy, NFC and ``restore_case`` per word. Start-up is one C-level
+    copy of the dictionary's table, whose keys are their own surface forms (lowercase, NFC);
+    any other form (Title case at a sentence start, capitals, ...) is computed on first
+    sight by ``__missing__`` and remembered while the table is below ``limit`` entries, so
+    memory stays bounded on an endless corpus. (Filling in every key's Title form up front
+    cost more than mixing a few thousand records.)
     """
 
     def __init__(self, dictionary, limit, case_policy=True):
-        super().__init__()
+        super().__init__(dictionary.table)
         self._dictionary = dictionary
         self._table = dictionary.table
         self._case_policy = case_policy
-        for source in dictionary.table:
-            for form in (source, source[:1].upper() + source[1:]):
-                if form not in self:
-                    self[form] = dictionary.translations(form, case_policy)
+        # A key that NFC or lower() would still change (possible outside ASCII) is not its
+        # own surface form: it gets whatever the dictionary says for it as a word of text.
+        for key in [k for k in dictionary.table if not k.isascii()]:
+            if nfc(key) != key or key.lower() != key:
+                self[key] = dictionary.translations(key, case_policy)
         self._limit = max(limit, len(self) + limit // 2)
 
     def __missing__(self, word):
@@ -434,8 +438,10 @@ class CodeMixer:
             rng = _FastRandom(derive_seed(self.seed, key)).random
             draws = list(itertools.starmap(rng, itertools.repeat((), len(covered))))
             alpha = self.alpha
+            # t[min(int(u / alpha * n), n - 1)], with no call but int() per word.
             chosen = [
-                (t[0] if len(t) == 1 else t[min(int(u / alpha * len(t)), len(t) - 1)]) if u < alpha else None
+                (t[0] if (n := len(t)) == 1 else t[i if (i := int(u / alpha * n)) < n else n - 1])
+                if u < alpha else None
                 for t, u in zip(found, draws)
             ]
         else:

@@ -9,7 +9,10 @@ import importlib.util
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from easylm_commit import protect
 from easylm_commit.protect import CODE, EMAIL, IDENTIFIER, URL, protected_spans
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,3 +66,44 @@ def test_a_url_leaves_the_sentence_punctuation_outside():
 ])
 def test_prose_has_no_protected_span(text):
     assert protected_spans(text) == []
+
+
+# The cheap checks that let plain prose skip the span rules: each is one regex in protect.py
+# (the definition) and a faster evaluation of it, which must give the same answer.
+_HINT_PIECES = list("aAzZrRuUwé0_. \t\n/:@<([{`~\\^|$;=#*)}]") + [
+    "\u0915\u093c", "ww", "www.", "def", "for ", "import", "SELECT", "pip", ") :", "r/x", "u/"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_HINT_PIECES), max_size=10).map("".join))
+def test_the_fast_hints_answer_as_their_regexes(text):
+    assert protect.inline_hint(text) == bool(protect._INLINE_HINT.search(text))
+    assert protect.line_hint(text) == bool(protect._LINE_HINT.search(text))
+
+
+def test_the_fast_hints_answer_as_their_regexes_on_the_cases():
+    for text, _ in CASES:
+        for line in [text] + text.split("\n"):
+            assert protect.inline_hint(line) == bool(protect._INLINE_HINT.search(line)), line
+            assert protect.line_hint(line) == bool(protect._LINE_HINT.search(line)), line
+
+
+_SCAN_PIECES = list("aAbCzZ019:./\n _@<>()[]{},`~$^|\\") + [
+    "://", "http", "www.", "~~~\n", "```\n", "ab1C", "r/ab", "/u/xy", "e.g.", "x.y", "f(x)",
+    "a_b", "<b>", "[1, 2]", "{a: 1}", "Note:", "the following:\n"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_SCAN_PIECES), max_size=12).map("".join))
+def test_the_inline_rules_are_skipped_only_where_they_cannot_match(text):
+    needed = protect.inline_scan_needed(text)
+    assert not needed or protect.inline_hint(text)
+    if protect.inline_hint(text) and protect._INLINE.search(text):
+        assert needed
+
+
+def test_a_colon_alone_does_not_start_the_inline_rules():
+    assert protect.inline_hint("Classify the following: apples, pears.")
+    assert not protect.inline_scan_needed("Classify the following: apples, pears.")
+    for text in ("See http://localhost now:", "Run:\n~~~\nls\n~~~", "Call ab1Cd: now"):
+        assert protect.inline_scan_needed(text) and protected_spans(text)
