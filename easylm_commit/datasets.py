@@ -320,7 +320,7 @@ class _PackedDataset:
         ]
         if changed:
             pod.warn_once(
-                "easylm-commit: dataset state was saved under another config, so batches will "
+                "easylm-commit: dataset state was saved under another config, so batches may "
                 "differ from the uninterrupted run (%s)", "; ".join(changed))
         for k in self._state:
             if k in state_dict:
