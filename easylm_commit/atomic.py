@@ -13,6 +13,7 @@ that shares a cluster can read what was written.
 
 import contextlib
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -85,9 +86,18 @@ def _remote(url):
 
 @contextlib.contextmanager
 def atomic_output(path):
-    """A text file (UTF-8) written through ``atomic_path``; ``-`` or ``None`` is stdout."""
+    """A text file (UTF-8) written through ``atomic_path``; ``-`` or ``None`` is stdout.
+
+    Stdout gets the same promise: the output is spooled (in memory up to 8 MB, then in a
+    temporary file) and copied to stdout only when the block succeeds, so a run that stops
+    half-way leaves nothing half-written in a pipe either.
+    """
     if path in (None, "-"):
-        yield sys.stdout
+        with tempfile.SpooledTemporaryFile(8 << 20, mode="w+", encoding="utf-8") as spool:
+            yield spool
+            spool.seek(0)
+            shutil.copyfileobj(spool, sys.stdout)
+            sys.stdout.flush()
         return
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         yield f

@@ -6,7 +6,12 @@ only when their command runs, so ``easylm-commit mix`` never pays for importing 
 matplotlib.
 
 Errors: a ``UserError`` (bad input the user can fix) becomes one line on stderr and exit
-status 2; ``--debug`` shows the traceback instead.
+status 2; ``--debug`` shows the traceback instead. Usage errors (``--alpha abc``, an unknown
+option) are one line too, with a pointer to ``--help`` rather than argparse's usage block, which
+buries the one line that matters under a dozen lines of options.
+
+``--debug`` and ``--quiet`` are accepted before the command (``easylm-commit --debug mix ...``)
+and after it.
 """
 
 import argparse
@@ -24,6 +29,7 @@ COMMANDS = {
     "patch": "patch",
     "eval": "evaluate",
     "report": "report",
+    "plan": "plan",
 }
 
 # One-line help for every command without importing its module (keeps --help instant).
@@ -34,24 +40,37 @@ HELPS = {
     "doctor": "check EasyLM, package versions, the patch and the dataset registry",
     "patch": "apply (or --check / --revert) the dataset-registry patch to an EasyLM checkout",
     "eval": "run the paper's QA benchmarks with lm-eval",
-    "report": "turn lm-eval results into the paper's Table 2 (Markdown, CSV, PNG)",
+    "report": "lm-eval results -> the paper's Tables 2 and 6; --select-by chooses a run",
+    "plan": "the paper's experiment for one language: checks, then every step, resumable",
 }
 
 
-def _common(parser):
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars or chatter")
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a usage error printed as one line naming the option, then exit 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _common(parser, default=argparse.SUPPRESS):
+    # The command's copies default to SUPPRESS: argparse copies a subparser's defaults over the
+    # main parser's values, which would undo `easylm-commit --debug mix`.
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="show tracebacks on errors")
+    parser.add_argument("--quiet", action="store_true", default=default,
+                        help="no progress bars or chatter")
 
 
 def build_parser():
     from easylm_commit import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="easylm-commit",
         description="COMMIT: code-mixed instruction tuning for EasyLM's LLaMA.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _common(parser, default=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     sub.required = True
     for name in COMMANDS:
         p = sub.add_parser(name, help=HELPS[name], description=HELPS[name])
@@ -67,15 +86,23 @@ def _load(name):
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, sub = build_parser()
-    # Only the chosen command's module is imported and asked for its arguments. The only
-    # top-level options are -h/--version, so the first non-option word is the command.
+    # Only the chosen command's module is imported and asked for its arguments. The top-level
+    # options (-h, --version, --debug, --quiet) take no value, so the first non-option word is
+    # the command.
     name = next((a for a in argv if not a.startswith("-")), None)
     name = name if name in COMMANDS else None
     if name is not None:
         _load(name).add_arguments(sub.choices[name])
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse would blame the top-level parser; the command's is the one to read
+        (sub.choices[name] if name else parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    args.deferred_warnings = []  # printed after a successful run (commands/_common.py)
     try:
-        return int(_load(args._command).run(args) or 0)
+        status = int(_load(args._command).run(args) or 0)
+        if status == 0 and not args.quiet:
+            for message in args.deferred_warnings:
+                print(message, file=sys.stderr)
+        return status
     except UserError as e:
         if args.debug:
             raise

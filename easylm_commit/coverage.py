@@ -19,7 +19,8 @@ import dataclasses
 import math
 import statistics
 
-from easylm_commit.mixer import get_segmenter
+from easylm_commit.mixer import CodeMixer
+from easylm_commit.records import BadRecords
 
 
 def _share(part, whole):
@@ -34,6 +35,8 @@ class FieldCoverage:
     words: int = 0
     covered: int = 0
     replaced: int = 0
+    protected: int = 0          # protected spans (code, URLs, e-mails, identifiers)
+    protected_words: int = 0    # words inside them, which are never mixed
     uncovered: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
     @property
@@ -51,6 +54,8 @@ class FieldCoverage:
         self.words += other.words
         self.covered += other.covered
         self.replaced += other.replaced
+        self.protected += other.protected
+        self.protected_words += other.protected_words
         self.uncovered.update(other.uncovered)
 
     def as_dict(self, alpha, top=20):
@@ -61,20 +66,25 @@ class FieldCoverage:
             "expected_mixing_rate": self.expected_mixing_rate(alpha),
             "replaced": self.replaced,
             "observed_mixing_rate": self.observed_mixing_rate,
+            "protected_spans": self.protected,
+            "protected_words": self.protected_words,
             "top_uncovered": [[w, n] for w, n in self.uncovered.most_common(top)],
         }
 
 
 class CoverageCounter:
-    """Counts words per field with the mixer's segmenter and the dictionary's lookup, so that
-    "covered" here means exactly "could be replaced" there.
+    """Counts words per field through the mixer's own plan at alpha = 0 (same segmenter,
+    protected spans and case policy), so that "covered" here means exactly "could be
+    replaced" there.
 
-    Uncovered words are counted lowercased, since lookup is case-insensitive.
+    Uncovered words are counted lowercased.
     """
 
-    def __init__(self, dictionary, segmenter=None):
-        self.table = dictionary.table if dictionary is not None else {}
-        self.segmenter = get_segmenter(segmenter)
+    def __init__(self, dictionary, segmenter=None, protect=True):
+        self.mixer = CodeMixer(dictionary, 0.0, segmenter=segmenter, protect=protect) \
+            if dictionary is not None else None
+        self.protect = protect
+        self.segmenter = segmenter
         self.fields = {}
 
     def field(self, name):
@@ -86,15 +96,22 @@ class CoverageCounter:
         """Count ``text`` (the *unmixed* text) under ``name``; ``replaced`` comes from the
         mixer's report of the same text."""
         counts = self.field(name)
-        table = self.table
-        for word in self.segmenter.split(text)[1::2]:
-            counts.words += 1
-            lowered = word.lower()
-            if lowered in table:
-                counts.covered += 1
-            else:
-                counts.uncovered[lowered] += 1
         counts.replaced += replaced
+        if not text:
+            return counts
+        if self.mixer is None:
+            from easylm_commit.mixer import split_words
+
+            words = split_words(text)[1::2]
+            counts.words += len(words)
+            counts.uncovered.update(w.lower() for w in words)
+            return counts
+        report = self.mixer.mix_with_report(text)
+        counts.words += report.words
+        counts.covered += report.covered
+        counts.uncovered.update(w.lower() for w in report.uncovered)
+        counts.protected += len(report.protected)
+        counts.protected_words += report.protected_words
         return counts
 
     def total(self):
@@ -199,67 +216,51 @@ class _LengthCounter:
         self.pending = []
 
 
-def dataset_stats(records, mixer=None, formatter=None, text_field=None, dictionary=None,
-                  alpha=None, epoch=0, tokenizer=None, batch_size=128, seq_length=512,
-                  strict=False, invalid=Exception):
+def dataset_stats(records, formatter, mixer=None, dictionary=None, alpha=None, epoch=0,
+                  tokenizer=None, batch_size=16, seq_length=512, strict=False):
     """Coverage (and token) statistics of ``records``: an iterable of ``(where, record)``.
 
-    Instruction records go through ``formatter`` (its mode decides what is mixed); with
-    ``text_field`` each record's field is mixed with ``mixer`` as plain text. Record i uses
+    Records go through ``formatter`` -- a ``Formatter`` (its mode decides what is mixed) or
+    a ``TextFormatter`` (a corpus field) -- exactly as training reads them. Record i uses
     the mixing key ``(epoch, i)`` as the training datasets do, so the observed rates and
-    the token counts are those of that epoch. Records that raise ``invalid`` are skipped and
-    counted, or re-raised with ``strict``.
+    the token counts are those of that epoch. Bad records follow ``records.BadRecords``.
     """
+    if mixer is None:
+        mixer = formatter.mixer
     if dictionary is None and mixer is not None:
         dictionary = mixer.dictionary
-    segmenter = mixer.segmenter if mixer is not None else None
-    mode = "text" if text_field else formatter.mode
+    mode = formatter.mode
     if alpha is None:
         alpha = mixer.alpha if mixer is not None else 0.0
     if mode == "none":
         alpha = 0.0  # nothing is mixed: coverage is still worth knowing, the rate is 0
-    counter = CoverageCounter(dictionary, segmenter)
-    lengths = _LengthCounter(tokenizer, text_mode=bool(text_field))
-    n = skipped = 0
-    first_skip = None
+    counter = CoverageCounter(
+        dictionary, mixer.segmenter if mixer is not None else None,
+        protect=mixer.protect if mixer is not None else True)
+    lengths = _LengthCounter(tokenizer, text_mode=mode == "text")
+    add = _add_text if mode == "text" else _add_instruction
+    bad = BadRecords(strict)
+    n = 0
     for index, (where, record) in enumerate(records):
-        key = (epoch, index)
-        try:
-            if text_field:
-                _add_text(counter, lengths, mixer, record, text_field, key, alpha)
-            else:
-                _add_instruction(counter, lengths, formatter, record, key)
-        except invalid as e:
-            if strict:
-                raise type(e)(f"{where}: {e}") from None
-            skipped += 1
-            first_skip = first_skip or f"{where}: {e}"
-            continue
-        n += 1
+        if bad.apply(where, add, record, counter, lengths, formatter, (epoch, index)) is not None:
+            n += 1
     lengths.flush()
     return DatasetStats(
-        records=n, skipped=skipped, first_skip=first_skip, alpha=alpha, mode=mode,
+        records=n, skipped=bad.count, first_skip=bad.first, alpha=alpha, mode=mode,
         fields=dict(counter.fields), total=counter.total(),
         tokens=token_stats(lengths.lengths, batch_size, seq_length) if tokenizer is not None else None,
     )
 
 
-def _add_text(counter, lengths, mixer, record, field, key, alpha):
-    from easylm_commit.templates import InvalidRecord
-
-    if not isinstance(record, dict) or not isinstance(record.get(field), str):
-        raise InvalidRecord(f"field {field!r} is missing or not a string")
-    text = record[field]
-    if mixer is not None and alpha > 0.0:
-        report = mixer.mix_with_report(text, key + (field,))
-        mixed, replaced = report.text, report.replaced
-    else:
-        mixed, replaced = text, 0
-    counter.add(field, text, replaced)
-    lengths.add(mixed)
+def _add_text(record, counter, lengths, formatter, key):
+    (text,) = formatter.read_fields(record)
+    sample = formatter.format(record, key)
+    counter.add(formatter.field, text, sample.replaced)
+    lengths.add(sample.response)
+    return True
 
 
-def _add_instruction(counter, lengths, formatter, record, key):
+def _add_instruction(record, counter, lengths, formatter, key):
     instruction, input_, output = formatter.read_fields(record)
     sample = formatter.format(record, key, report=True)
     reports = sample.reports
@@ -282,3 +283,4 @@ def _add_instruction(counter, lengths, formatter, record, key):
         for k, mixed_piece in zip(template_keys, pieces):
             counter.add("template", unmix(mixed_piece, reports[k].replacements), replaced(k))
     lengths.add(sample.prompt, sample.response)
+    return True

@@ -39,14 +39,15 @@ from easylm_commit.errors import UserError
 from easylm_commit.mixer import CodeMixer
 from easylm_commit.packing import Packer
 from easylm_commit.sources import RecordStream, load_records
-from easylm_commit.templates import FieldNames, Formatter, InvalidRecord
+from easylm_commit.records import BadRecords
+from easylm_commit.templates import FieldNames, Formatter, TextFormatter
 from easylm_commit.tokens import instruction_tokens, text_tokens
 
 # Config keys whose change alters the batches: a state saved under other values cannot
 # resume "exactly", and we say so instead of silently producing other data.
 _CONTENT_KEYS = (
     "path", "name", "split", "dictionary", "reverse_dictionary", "drop_identical", "alpha",
-    "mode", "template", "segmenter", "seed", "shuffle", "seq_length", "batch_size",
+    "mode", "template", "segmenter", "protect", "seed", "shuffle", "seq_length", "batch_size",
     "text_field", "instruction_field", "input_field", "output_field",
 )
 
@@ -83,13 +84,13 @@ class Chunk:
         self.words, self.replaced, self.skipped = state["words"], state["replaced"], state["skipped"]
 
 
-class _Counts:
-    def __init__(self):
-        self.words = self.replaced = 0
+class SampleBuilder:
+    """Records -> formatted, mixed, tokenised examples: the one record path of both types.
 
-
-class InstructionBuilder:
-    """Records -> formatted (Eq. 1/5), mixed, tokenised examples with loss on the response."""
+    ``formatter`` is a ``templates.Formatter`` (instruction tuning, Eq. 1/5: loss on the
+    response) or a ``templates.TextFormatter`` (alignment, Eq. 6: loss on every token).
+    Bad records follow ``records.BadRecords``, as in every command.
+    """
 
     def __init__(self, formatter, tokenizer, strict=False):
         self.formatter = formatter
@@ -97,57 +98,23 @@ class InstructionBuilder:
         self.strict = strict
 
     def __call__(self, items):
-        keep, prompts, responses = [], [], []
-        counts = _Counts()
-        skipped = 0
+        keep, samples = [], []
+        bad = BadRecords(self.strict)
+        fmt = self.formatter.format
         for epoch, position, row, record in items:
-            try:
-                sample = self.formatter.format(record, key=(epoch, row), counts=counts)
-            except InvalidRecord as e:
-                if self.strict:
-                    raise UserError(f"record {row}: {e}") from None
-                skipped += 1
-                continue
-            keep.append((epoch, position))
-            prompts.append(sample.prompt)
-            responses.append(sample.response)
-        encoded = instruction_tokens(self.tokenizer, prompts, responses)
+            sample = bad.apply(f"record {row}", fmt, record, (epoch, row))
+            if sample is not None:
+                keep.append((epoch, position))
+                samples.append(sample)
+        if isinstance(self.formatter, TextFormatter):
+            encoded = text_tokens(self.tokenizer, [s.response for s in samples])
+        else:
+            encoded = instruction_tokens(self.tokenizer, [s.prompt for s in samples],
+                                         [s.response for s in samples])
         return Chunk(
             examples=[k + e for k, e in zip(keep, encoded)],
-            words=counts.words, replaced=counts.replaced, skipped=skipped,
-        )
-
-
-class TextBuilder:
-    """Corpus records -> mixed documents, loss on every token (causal LM)."""
-
-    def __init__(self, mixer, tokenizer, text_field, strict=False):
-        self.mixer = mixer
-        self.tokenizer = tokenizer
-        self.text_field = text_field
-        self.strict = strict
-
-    def __call__(self, items):
-        keep, texts = [], []
-        counts = _Counts()
-        skipped = 0
-        field = self.text_field
-        for epoch, position, row, record in items:
-            text = record.get(field)
-            if not isinstance(text, str):
-                if self.strict:
-                    raise UserError(f"record {row}: field {field!r} is missing or not a string")
-                skipped += 1
-                continue
-            if self.mixer is not None:
-                # Same key as ``easylm-commit mix --text-field``: (epoch, row, field).
-                text = self.mixer.mix(text, (epoch, row, field), counts=counts)
-            keep.append((epoch, position))
-            texts.append(text)
-        encoded = text_tokens(self.tokenizer, texts)
-        return Chunk(
-            examples=[k + e for k, e in zip(keep, encoded)],
-            words=counts.words, replaced=counts.replaced, skipped=skipped,
+            words=sum(s.words for s in samples), replaced=sum(s.replaced for s in samples),
+            skipped=bad.count,
         )
 
 
@@ -349,7 +316,7 @@ class _PackedDataset:
         if dictionary is None:
             return None
         return CodeMixer(dictionary, self.config.alpha, seed=self.config.seed,
-                         segmenter=self.config.segmenter)
+                         segmenter=self.config.segmenter, protect=self.config.protect)
 
     def _records(self):
         if self._stream is None:
@@ -449,6 +416,9 @@ def _common_config(config):
     config.dictionary = ''
     config.drop_identical = False
     config.segmenter = 'default'
+    # Code, URLs, e-mails, identifiers and acronyms are kept as written (protect.py);
+    # False is the paper's plain word model.
+    config.protect = True
     config.seed = 0
     config.seq_length = 512
     config.batch_size = 8
@@ -491,7 +461,7 @@ class CommitDataset(_PackedDataset):
         self.formatter = Formatter(mixer, mode=c.mode, template=c.template, fields=fields)
 
     def _builder(self):
-        return InstructionBuilder(self.formatter, self._tokenizer, strict=self.config.strict)
+        return SampleBuilder(self.formatter, self._tokenizer, strict=self.config.strict)
 
 
 class CodeMixCLMDataset(_PackedDataset):
@@ -514,9 +484,10 @@ class CodeMixCLMDataset(_PackedDataset):
         super().__init__(config, tokenizer, text_processor, **kwargs)
         self._check_config()
         self.mixer = self._mixer(self.config.reverse_dictionary)
+        self.formatter = TextFormatter(self.mixer, self.config.text_field)
 
     def _builder(self):
-        return TextBuilder(self.mixer, self._tokenizer, self.config.text_field, strict=self.config.strict)
+        return SampleBuilder(self.formatter, self._tokenizer, strict=self.config.strict)
 
 
 DATASET_TYPES = {"commit": CommitDataset, "codemix_clm": CodeMixCLMDataset}

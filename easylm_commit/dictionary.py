@@ -11,6 +11,7 @@ en-xx file, so a dictionary can be loaded reversed.
 
 import dataclasses
 import os
+import unicodedata
 
 from easylm_commit import fileio
 from easylm_commit.errors import UserError
@@ -26,75 +27,152 @@ class DictionaryStats:
     pairs: int
     sources: int
     mean_translations: float
-    skipped_lines: int
+    skipped_lines: int              # lines that are not one pair (blank lines do not count)
+    first_skipped_line: int = None  # 1-based number of the first of them
 
     def as_dict(self):
         return dataclasses.asdict(self)
 
 
+def nfc(text):
+    """Unicode NFC, skipped for ASCII (the common case). Dictionary and text are compared in
+    this one form: a precomposed nukta letter (U+0958) and its decomposed spelling
+    (U+0915 U+093C) are then the same word. Text that is not replaced is copied as it came."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+_FORMAT_CHARS = {ord(c): None for c in ("\u200b", "\u200c", "\u200d", "\u2060", "\u00ad", "\ufeff")}
+
+
+def without_format_chars(word):
+    """``word`` without zero-width (non-)joiners and other invisible format characters: a
+    second key, for a text and a dictionary that disagree only on a joiner."""
+    return word.translate(_FORMAT_CHARS)
+
+
+def strip_tonos(text):
+    """Greek without the acute accent (tonos/oxia): capitals are written without it."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", decomposed.replace("\u0301", "").replace("\u0344", "\u0308"))
+
+
+_GREEK = frozenset(chr(c) for c in range(0x0370, 0x0400)) | frozenset(chr(c) for c in range(0x1F00, 0x2000))
+
+
+def _has_greek(text):
+    return not text.isascii() and not _GREEK.isdisjoint(text)
+
+
+def is_acronym(word):
+    """All capitals, two or three letters (``WHO``, ``US``, ``IT``, ``AI``, ``B2B``). One
+    capital letter is a word (``I``, ``A``); four or more are emphasis or a heading."""
+    return word.isupper() and 2 <= sum(c.isalpha() for c in word) <= 3
+
+
 def restore_case(source, translation):
     """Put the case pattern of ``source`` on ``translation``.
 
-    Only Title and UPPER are restored: they are what sentence starts and acronyms produce.
+    Only Title and UPPER are restored: they are what sentence starts and headings produce.
     Scripts without case (Devanagari, Thai) come back unchanged because ``upper()`` and
-    ``capitalize()`` are identities there.
+    ``capitalize()`` are identities there. Greek written in capitals drops the tonos, as
+    Greek typography does (``δρόμος`` -> ``ΔΡΟΜΟΣ``).
     """
     if not source[:1].isupper():
         return translation
     if len(source) > 1 and source.isupper():
-        return translation.upper()
+        upper = translation.upper()
+        return strip_tonos(upper) if _has_greek(upper) else upper
     # Title: only the first character, so "iPhone"-like translations keep their inner case.
     return translation[:1].upper() + translation[1:]
 
 
-class BilingualDictionary:
-    """Word -> translations, with case-insensitive lookup.
+def _is_title(word):
+    return word[:1].isupper() and word[1:] == word[1:].lower()
 
-    ``table`` maps a lowercased source word to a tuple of distinct translations in file
+
+class BilingualDictionary:
+    """Word -> translations, with the case policy of the mixer.
+
+    ``table`` maps a lowercased (NFC) source word to a tuple of distinct translations in file
     order (order matters: the mixer picks among them by index, and a stable order keeps
-    mixing reproducible).
+    mixing reproducible). Sources written in lowercase or Title case go there; sources with
+    any other case pattern (``US``, ``WHO``, ``iPhone``) go to ``exact`` as written, and
+    only that exact spelling finds them.
+
+    How a word of text is looked up (``lookup``, ``translations``):
+
+    - lowercase, caseless scripts, or Title case (a sentence start): ``table``, ignoring case;
+    - all capitals of 2-3 letters is an acronym (``WHO``, ``US``, ``IT``): ``exact`` only, so
+      "the WHO" never becomes "the who" in another language;
+    - longer capitals (emphasis, headings: ``WATER``): ``table``, ignoring case; Greek
+      capitals, written without tonos, also meet their accented lowercase entry;
+    - any other mix of cases (``iPhone``, ``McDonald``, ``camelCase``): ``exact`` only.
+
+    Text and entries are compared in NFC, and a word that differs from an entry only by a
+    zero-width (non-)joiner is the same word.
     """
 
-    def __init__(self, table, pairs=None, skipped_lines=0, path=None):
+    def __init__(self, table, pairs=None, skipped_lines=0, path=None, exact=None,
+                 first_skipped_line=None):
         self.table = dict(table)
+        self.exact = dict(exact or {})
         self.path = path
-        self._pairs = sum(len(t) for t in self.table.values()) if pairs is None else pairs
+        self._pairs = (sum(len(t) for t in self.table.values()) + sum(len(t) for t in self.exact.values())
+                       if pairs is None else pairs)
         self._skipped = skipped_lines
+        self._first_skipped = first_skipped_line
+        self._loose = self._folded = None
 
     # -- construction --------------------------------------------------------------------
     @classmethod
-    def from_pairs(cls, pairs, reverse=False, keep_identical=True, skipped_lines=0, path=None):
-        table = {}
+    def from_pairs(cls, pairs, reverse=False, keep_identical=True, skipped_lines=0, path=None,
+                   first_skipped_line=None):
+        table, exact = {}, {}
         count = 0
         for source, target in pairs:
             if reverse:
                 source, target = target, source
-            if not keep_identical and source.lower() == target.lower():
+            source = nfc(source)
+            if not keep_identical and source.lower() == nfc(target).lower():
                 continue
-            translations = table.setdefault(source.lower(), [])
+            if source == source.lower() or _is_title(source):
+                translations = table.setdefault(source.lower(), [])
+            else:
+                translations = exact.setdefault(source, [])
             if target not in translations:
                 translations.append(target)
                 count += 1
-        table = {k: tuple(v) for k, v in table.items()}
-        return cls(table, pairs=count, skipped_lines=skipped_lines, path=path)
+        return cls({k: tuple(v) for k, v in table.items()}, pairs=count, skipped_lines=skipped_lines,
+                   path=path, exact={k: tuple(v) for k, v in exact.items()},
+                   first_skipped_line=first_skipped_line)
 
     @classmethod
-    def load(cls, path, reverse=False, keep_identical=True):
-        """Read a MUSE file. Lines that are not exactly one pair are skipped and counted.
+    def load(cls, path, reverse=False, keep_identical=True, strict=False):
+        """Read a MUSE file. Lines that are not exactly one pair are skipped and counted
+        (``stats().skipped_lines``, ``first_skipped_line``); with ``strict`` the first of them
+        is a ``UserError`` naming ``file:line``. Blank lines are layout, not bad lines.
 
         ``utf-8-sig`` drops a BOM; universal newlines drop CR of CRLF files.
         """
         path = os.fspath(path)
         pairs = []
         skipped = 0
+        first_skipped = None
         try:
             with fileio.open_text(path) as f:  # a local path or a URL (gs://, s3://, ...)
-                for line in f:
+                for lineno, line in enumerate(f, 1):
                     fields = line.split()
                     if len(fields) == 2:
                         pairs.append(fields)
-                    else:
+                    elif fields:
+                        if strict:
+                            raise UserError(
+                                f"{path}:{lineno}: expected one 'source translation' pair, "
+                                f"got {len(fields)} field(s): {line.strip()[:60]!r}")
                         skipped += 1
+                        first_skipped = first_skipped or lineno
         except FileNotFoundError:
             raise UserError(f"{path}: dictionary file not found ({MUSE_HINT})") from None
         except IsADirectoryError:
@@ -103,9 +181,9 @@ class BilingualDictionary:
             raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
         dictionary = cls.from_pairs(
             pairs, reverse=reverse, keep_identical=keep_identical,
-            skipped_lines=skipped, path=path,
+            skipped_lines=skipped, path=path, first_skipped_line=first_skipped,
         )
-        if not dictionary.table:
+        if not len(dictionary):
             raise UserError(
                 f"{path}: no valid 'source translation' pair found "
                 f"({skipped} lines skipped; {MUSE_HINT})"
@@ -113,27 +191,93 @@ class BilingualDictionary:
         return dictionary
 
     def reversed(self, keep_identical=True):
-        pairs = ((s, t) for s, ts in self.table.items() for t in ts)
+        pairs = [(s, t) for s, ts in self.table.items() for t in ts]
+        pairs += [(s, t) for s, ts in self.exact.items() for t in ts]
         return type(self).from_pairs(pairs, reverse=True, keep_identical=keep_identical, path=self.path)
 
     # -- lookup -------------------------------------------------------------------------
-    def lookup(self, word):
-        """Translations of ``word`` (any case) as a tuple, or ``None`` if not covered."""
-        return self.table.get(word.lower())
+    def _case_insensitive(self, lowered):
+        found = self.table.get(lowered)
+        if found is not None:
+            return found
+        loose = without_format_chars(lowered)
+        if loose != lowered:
+            found = self.table.get(loose)
+            if found is not None:
+                return found
+        if self._loose is None:
+            self._loose = {}
+            for key, translations in self.table.items():
+                bare = without_format_chars(key)
+                if bare != key:
+                    self._loose.setdefault(bare, translations)
+        return self._loose.get(loose) if self._loose else None
+
+    def _greek_capitals(self, lowered):
+        if self._folded is None:
+            self._folded = {}
+            for key, translations in self.table.items():
+                if _has_greek(key):
+                    self._folded.setdefault(strip_tonos(key), translations)
+        return self._folded.get(strip_tonos(lowered))
+
+    def lookup(self, word, case_policy=True):
+        """Translations of ``word`` as written in the file, under the case policy (class
+        docstring), or ``None`` if the word is not covered."""
+        found, _ = self._find(word, case_policy)
+        return found
+
+    def translations(self, word, case_policy=True):
+        """What the mixer may write for ``word``: its translations with the word's case
+        pattern put back (``restore_case``), or ``None``.
+
+        ``case_policy=False`` is the paper's plain lookup: every word, acronyms and mixed
+        case included, matches its entry ignoring case (``protect=False`` in the mixer).
+        """
+        found, restore = self._find(word, case_policy)
+        if found is None or not restore:
+            return found
+        return tuple(restore_case(word, t) for t in found)
+
+    def _find(self, word, case_policy=True):
+        """(translations, whether to restore case) for a surface word."""
+        word = nfc(word)
+        lowered = word.lower()
+        if word == lowered:
+            return self._case_insensitive(lowered), False
+        if not case_policy:
+            found = self.exact.get(word)
+            if found is not None:
+                return found, False
+            found = self._case_insensitive(lowered)
+            if found is None and word.isupper() and _has_greek(word):
+                found = self._greek_capitals(lowered)
+            return found, True
+        if word.isupper():
+            if is_acronym(word):
+                return self.exact.get(word), False
+            found = self._case_insensitive(lowered)
+            if found is None and _has_greek(word):
+                found = self._greek_capitals(lowered)
+            return found, True
+        if _is_title(word):
+            return self._case_insensitive(lowered), True
+        return self.exact.get(word), False
 
     def __contains__(self, word):
-        return word.lower() in self.table
+        return self.lookup(word) is not None
 
     def __len__(self):
-        return len(self.table)
+        return len(self.table) + len(self.exact)
 
     def stats(self):
-        sources = len(self.table)
+        sources = len(self)
         return DictionaryStats(
             pairs=self._pairs,
             sources=sources,
             mean_translations=(self._pairs / sources) if sources else 0.0,
             skipped_lines=self._skipped,
+            first_skipped_line=self._first_skipped,
         )
 
     def __repr__(self):

@@ -13,11 +13,37 @@ As a pod (``--jax_distributed.initialize_jax_distributed=True`` and its address,
 id flags, one process per host) it also runs on CPU: JAX 0.4.28's CPU backend has no
 cross-process collectives unless they are selected before it starts, which this does
 (gloo; see ``pod.select_cpu_collectives``). README: "Running on a pod".
+
+``WANDB_MODE=disabled`` is honoured: mlxu's logger passes ``mode="offline"`` to
+``wandb.init`` whenever ``--logger.online=False``, and an explicit mode beats the environment
+variable, so without this every run would leave ``wandb/offline-run-*`` folders beside its
+checkpoints although the user disabled W&B.
 """
 
+import functools
+import os
 import sys
 
 from easylm_commit.errors import UserError
+
+
+def honour_wandb_disabled():
+    """Make ``WANDB_MODE=disabled`` win over the mode mlxu passes to ``wandb.init``."""
+    if os.environ.get("WANDB_MODE", "").lower() != "disabled":
+        return
+    import wandb
+
+    if getattr(wandb.init, "_easylm_commit_disabled", False):
+        return
+    init = wandb.init
+
+    @functools.wraps(init)
+    def disabled_init(*args, **kwargs):
+        kwargs["mode"] = "disabled"
+        return init(*args, **kwargs)
+
+    disabled_init._easylm_commit_disabled = True
+    wandb.init = disabled_init
 
 
 def main():
@@ -33,6 +59,7 @@ def main():
     except UserError as e:
         print(f"easylm_commit.llama_train: error: {e}", file=sys.stderr)
         return 2
+    honour_wandb_disabled()
     # Imported only now: it builds its flags from DatasetFactory.get_default_config().
     import mlxu
     from EasyLM.models.llama import llama_train

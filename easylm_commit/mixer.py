@@ -3,15 +3,39 @@
 For every word w_i of a text, x_i ~ Bernoulli(alpha); if x_i = 1 and w_i is in the
 dictionary, w_i is written as one of its translations, chosen uniformly; otherwise w_i is
 kept. Everything that is not a replaced word -- whitespace of every kind, punctuation glued
-to words, digits not in the dictionary -- is copied through unchanged.
+to words, digits not in the dictionary, and every protected span -- is copied through
+unchanged.
+
+One path
+    ``plan(text, key)`` segments the text into typed pieces -- words, separators, and
+    protected spans (code, URLs, e-mails, identifiers: ``protect.py``), which are folded into
+    the separators so they can never be drawn -- looks every word up and draws once. The
+    ``Plan`` is then applied: ``mix`` returns the text, ``mix_counted`` the text and its
+    counts (the training datasets), ``mix_with_report`` everything that was done (preview,
+    stats). The three cannot drift apart because there is one segmentation and one draw.
 
 What a word is
     A maximal run of letters, combining marks and digits (Unicode categories L*, M*, N*),
-    where an apostrophe (' or U+2019) between two such characters joins ("don't", "o'clock").
-    Marks are part of words because Indic vowel signs are marks: ``हैं`` is one word, whereas
-    Python's ``re`` ``\\w`` would cut it after ``ह``. A hyphen separates words, so each part of
-    "state-of-the-art" can be mixed (MUSE has few hyphenated entries); the hyphen stays.
-    Underscores and everything else are separators.
+    where an apostrophe (' or U+2019) or invisible format characters (zero-width joiner and
+    non-joiner, U+200C/U+200D, and the rest of category Cf) between two such characters join
+    (``don't``, Bengali ``র‍্যাব``). Marks are part of words because Indic vowel signs are marks:
+    ``हैं`` is one word, whereas Python's ``re`` ``\\w`` would cut it after ``ह``. A hyphen
+    separates words, so each part of "state-of-the-art" can be mixed (MUSE has few hyphenated
+    entries); the hyphen stays.
+
+Thai
+    Thai is written without spaces between words, so a run of Thai letters is cut into words
+    with pythainlp's ``newmm`` -- by the default segmenter, without any flag -- and a word
+    that the dictionary lacks but that splits wholly into dictionary words (``กินข้าว`` =
+    ``กิน`` + ``ข้าว``) is mixed part by part. The repetition mark ``ๆ`` stays with its word
+    and the pair is looked up whole (``มากๆ``): a reduplicated word is kept as one unit rather
+    than leave ``ๆ`` after an English word (``very ๆ``) or guess a repetition for English.
+    A word written into Thai (or other spaceless) text gets spaces around it.
+
+Case, normalisation
+    See ``BilingualDictionary``: acronyms (``WHO``, ``US``) match only entries written in
+    capitals, longer capitals and Title case mix with their case put back, mixed case matches
+    exactly; lookup is in NFC.
 
 Determinism
     The draws for one call come from a generator seeded by a hash (BLAKE2b) of
@@ -32,6 +56,7 @@ Determinism
 import dataclasses
 import hashlib
 import itertools
+import logging
 import random
 import re
 
@@ -43,18 +68,32 @@ try:  # The C generator behind random.Random: same MT19937 seeding and random(),
 except ImportError:  # pragma: no cover - not CPython
     _FastRandom = random.Random
 
-from easylm_commit.dictionary import restore_case
+from easylm_commit.errors import UserError
+from easylm_commit.protect import protected_spans
 
-_WORD = r"[\p{L}\p{M}\p{N}]+(?:['\u2019][\p{L}\p{M}\p{N}]+)*"
+logger = logging.getLogger("easylm_commit")
+
+_WORD = r"[\p{L}\p{M}\p{N}]+(?:(?:['\u2019]|\p{Cf}+)[\p{L}\p{M}\p{N}]+)*"
 # One capturing group: split() alternates separator, word, separator, ..., separator.
 _SPLIT = regex.compile(f"({_WORD})")
 # The same split for ASCII text, where letters, marks and digits are exactly [A-Za-z0-9]
-# (no ASCII character is a mark, and U+2019 is not ASCII): the standard ``re`` engine does
-# it in half the time of ``regex``'s Unicode property lookups.
+# (no ASCII character is a mark or a format character, and U+2019 is not ASCII): the
+# standard ``re`` engine does it in half the time of ``regex``'s Unicode property lookups.
 _SPLIT_ASCII = re.compile(r"([A-Za-z0-9]+(?:'[A-Za-z0-9]+)*)")
-# Scripts written without spaces between words; an English word put into such text gets
-# spaces around it so that it stays readable (and tokenizes like English).
+_THAI = regex.compile(r"\p{Thai}")
+_THAI_REPEAT = "\u0e46"  # ๆ, mai yamok
+# Scripts written without spaces between words; a word of another script put into such text
+# gets spaces around it so that it stays readable (and tokenizes like English).
 _SPACELESS = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}]")
+
+# The kinds of a report's spans.
+PROTECTED = "protected"
+
+
+def split_words(text):
+    """``[sep0, word1, sep1, ..., wordN, sepN]`` by the word definition above (no Thai
+    segmentation): the pieces concatenate to ``text``."""
+    return (_SPLIT_ASCII if text.isascii() else _SPLIT).split(text)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,17 +108,34 @@ class Replacement:
     target: str
 
 
+@dataclasses.dataclass(frozen=True)
+class ProtectedSpan:
+    """Text copied byte for byte: ``mixed[out_start:out_end] == text[start:end]``."""
+    start: int
+    end: int
+    out_start: int
+    out_end: int
+    kind: str        # code | url | email | identifier (protect.py)
+    words: int       # words of prose-like shape inside it, which were not mixed
+
+
 @dataclasses.dataclass
 class MixResult:
     text: str
     replacements: list
-    words: int      # words seen
+    words: int      # words seen (outside protected spans)
     covered: int    # words in the dictionary
     kept: list      # (out_start, out_end) of covered words that the draw kept in English
+    protected: list = dataclasses.field(default_factory=list)  # ProtectedSpan, in order
+    uncovered: list = dataclasses.field(default_factory=list)  # words the dictionary lacks
 
     @property
     def replaced(self):
         return len(self.replacements)
+
+    @property
+    def protected_words(self):
+        return sum(p.words for p in self.protected)
 
 
 def derive_seed(seed, key):
@@ -90,45 +146,93 @@ def derive_seed(seed, key):
     return int.from_bytes(digest, "little")
 
 
+# -- segmenters ----------------------------------------------------------------------------
 class RegexSegmenter:
-    """Words as defined in the module docstring; one regex split, no per-character Python."""
-
-    spaceless = False
+    """Words as defined in the module docstring; one regex split, no per-character Python.
+    Thai runs stay whole: the paper's plain word model, for users who force it."""
 
     def split(self, text):
         """``[sep0, word1, sep1, ..., wordN, sepN]``: the pieces concatenate to ``text``."""
-        return (_SPLIT_ASCII if text.isascii() else _SPLIT).split(text)
+        return split_words(text)
+
+    def bind(self, dictionary):
+        return self
 
 
-class ThaiSegmenter(RegexSegmenter):
-    """Thai has no spaces between words: runs of Thai are cut into words with pythainlp's
-    dictionary-based ``newmm`` tokenizer (an optional extra: ``pip install easylm-commit[thai]``).
-    Without this, a whole Thai sentence would be one "word" and alignment on Thai text
-    would never mix."""
+def _load_thai_tokenizer(required):
+    try:
+        from pythainlp.tokenize import word_tokenize
+    except ImportError:
+        if required:
+            raise UserError("the Thai segmenter needs pythainlp: pip install 'easylm-commit[thai]'") from None
+        return None
+    return word_tokenize
 
-    spaceless = True
-    _thai = regex.compile(r"\p{Thai}")
 
-    def __init__(self, engine="newmm"):
-        try:
-            from pythainlp.tokenize import word_tokenize
-        except ImportError:  # pragma: no cover - depends on the environment
-            from easylm_commit.errors import UserError
-            raise UserError(
-                "the Thai segmenter needs pythainlp: pip install 'easylm-commit[thai]'"
-            ) from None
-        self._tokenize = word_tokenize
+_warned_no_thai = False
+
+
+def _warn_no_thai():
+    global _warned_no_thai
+    if not _warned_no_thai:
+        _warned_no_thai = True
+        logger.warning(
+            "easylm-commit: Thai text found but pythainlp is not installed, so Thai words are "
+            "not segmented and will not be mixed: pip install 'easylm-commit[thai]'")
+
+
+class DefaultSegmenter(RegexSegmenter):
+    """The word regex, plus Thai segmentation wherever a word holds Thai letters.
+
+    Without pythainlp, Thai runs stay whole (unmixable) and a warning says so once per
+    process; ``ThaiSegmenter`` (``segmenter='thai'``) makes pythainlp a requirement instead.
+    """
+
+    _required = False
+
+    def __init__(self, engine="newmm", dictionary=None):
         self._engine = engine
+        self._tokenize = None
+        self._loaded = False
+        self._words = None          # Thai words of the bound dictionary
+        self._dictionary = dictionary
+        self._splits = {}           # compound -> its dictionary parts (or None)
+        if self._required:
+            self._tokenize = _load_thai_tokenizer(required=True)
+            self._loaded = True
+
+    def bind(self, dictionary):
+        """A segmenter that knows ``dictionary``'s Thai words (to split compounds)."""
+        bound = type(self)(self._engine, dictionary)
+        bound._tokenize, bound._loaded = self._tokenize, self._loaded
+        return bound
+
+    def __getstate__(self):
+        # Worker processes load pythainlp themselves; the function does not pickle.
+        state = dict(self.__dict__)
+        state.update(_tokenize=None, _loaded=False, _words=None, _splits={})
+        return state
 
     def split(self, text):
-        pieces = _SPLIT.split(text)
-        if not self._thai.search(text):
+        pieces = split_words(text)
+        if text.isascii() or not _THAI.search(text):
+            return pieces
+        if not self._loaded:
+            self._tokenize = _load_thai_tokenizer(required=self._required)
+            self._loaded = True
+        if self._tokenize is None:
+            _warn_no_thai()
             return pieces
         out = [pieces[0]]
         for word, sep in zip(pieces[1::2], pieces[2::2]):
-            if self._thai.search(word):
-                parts = [p for p in self._tokenize(word, engine=self._engine, keep_whitespace=True) if p]
-                for i, part in enumerate(parts):
+            if word[0] == _THAI_REPEAT and len(out) > 1 and not out[-1].strip() and len(out[-1]) <= 1:
+                # "มาก ๆ": the mark, written after a space, still repeats the word before.
+                space = out.pop()
+                out[-1] += space + word
+                out.append(sep)
+                continue
+            if _THAI.search(word):
+                for i, part in enumerate(self._thai_words(word)):
                     if i:
                         out.append("")
                     out.append(part)
@@ -137,81 +241,151 @@ class ThaiSegmenter(RegexSegmenter):
             out.append(sep)
         return out
 
+    def _thai_words(self, run):
+        parts = [p for p in self._tokenize(run, engine=self._engine, keep_whitespace=True) if p]
+        words = []
+        for part in parts:
+            if part.startswith(_THAI_REPEAT) and words:
+                words[-1] += part       # ๆ stays with the word it repeats
+                continue
+            words.extend(self._dictionary_parts(part))
+        return words
 
-SEGMENTERS = {"default": RegexSegmenter, "thai": ThaiSegmenter}
+    def _dictionary_parts(self, word):
+        """``word`` cut into dictionary words when it is not one itself but splits wholly
+        into them (fewest parts); else ``[word]``."""
+        if self._dictionary is None:
+            return [word]
+        if self._words is None:
+            self._words = {w for w in self._dictionary.table if _THAI.search(w)}
+        words = self._words
+        if word in words or len(word) > 40:
+            return [word]
+        if word in self._splits:
+            return self._splits[word] or [word]
+        n = len(word)
+        best = [None] * (n + 1)     # best[i]: fewest parts covering word[:i]
+        best[0] = []
+        for i in range(1, n + 1):
+            for j in range(i):
+                if best[j] is not None and word[j:i] in words:
+                    if best[i] is None or len(best[j]) + 1 < len(best[i]):
+                        best[i] = best[j] + [word[j:i]]
+        found = best[n] if best[n] is not None and len(best[n]) > 1 else None
+        if len(self._splits) < 1 << 16:
+            self._splits[word] = found
+        return found or [word]
 
 
-def get_segmenter(segmenter):
-    """``None``/"default", "thai", or an object with ``split(text)`` and ``spaceless``."""
+class ThaiSegmenter(DefaultSegmenter):
+    """``DefaultSegmenter`` that requires pythainlp (an error, not a warning, without it)."""
+
+    _required = True
+
+
+SEGMENTERS = {"default": DefaultSegmenter, "thai": ThaiSegmenter, "regex": RegexSegmenter}
+
+
+def get_segmenter(segmenter, dictionary=None):
+    """``None``/"default", "thai", "regex", or an object with ``split(text)`` (returning
+    ``[sep, word, sep, ..., sep]``; two words may touch, and a word written between touching
+    words gets spaces, see ``_pad``); bound to ``dictionary`` where the segmenter has ``bind``."""
     if segmenter is None:
-        return RegexSegmenter()
+        segmenter = "default"
     if isinstance(segmenter, str):
         if segmenter not in SEGMENTERS:
-            from easylm_commit.errors import UserError
             raise UserError(
                 f"unknown segmenter {segmenter!r} (choose from {', '.join(sorted(SEGMENTERS))})"
             )
-        return SEGMENTERS[segmenter]()
-    return segmenter
+        segmenter = SEGMENTERS[segmenter]()
+    bind = getattr(segmenter, "bind", None)
+    return bind(dictionary) if bind is not None and dictionary is not None else segmenter
 
 
+# -- lookup table --------------------------------------------------------------------------
 class _SurfaceTable(dict):
     """Surface word -> its translations with the word's case already restored, or None.
 
-    ``mix`` looks every word up here with C-level ``map``: one dict probe instead of
-    ``lower()`` + probe + ``restore_case`` per word. Lowercase, Title and UPPER forms of every
-    dictionary source are filled in up front; any other surface form is computed on first
-    sight by ``__missing__`` and remembered while the table is below ``limit`` entries, so
-    memory stays bounded on an endless corpus.
+    ``plan`` looks every word up here with C-level ``map``: one dict probe instead of the
+    dictionary's case policy, NFC and ``restore_case`` per word. Lowercase and Title forms of
+    every lowercase source are filled in up front; any other surface form is computed on
+    first sight by ``__missing__`` and remembered while the table is below ``limit``
+    entries, so memory stays bounded on an endless corpus.
     """
 
-    def __init__(self, table, limit):
+    def __init__(self, dictionary, limit, case_policy=True):
         super().__init__()
-        self._table = table
-        self._limit = limit
-        for source in table:
-            for form in (source, source[:1].upper() + source[1:], source.upper()):
-                if form.lower() == source and form not in self:
-                    self[form] = self._restored(form)
+        self._dictionary = dictionary
+        self._table = dictionary.table
+        self._case_policy = case_policy
+        for source in dictionary.table:
+            for form in (source, source[:1].upper() + source[1:]):
+                if form not in self:
+                    self[form] = dictionary.translations(form, case_policy)
         self._limit = max(limit, len(self) + limit // 2)
 
-    def _restored(self, word):
-        translations = self._table.get(word.lower())
-        if translations is None:
-            return None
-        return tuple(restore_case(word, t) for t in translations)
-
     def __missing__(self, word):
-        value = self._restored(word)
+        value = self._dictionary.translations(word, self._case_policy)
         if len(self) < self._limit:
             self[word] = value
         return value
 
 
-def _pick(translations, u, alpha):
-    """Given u < alpha, u / alpha is uniform on [0, 1): it picks a translation uniformly."""
-    n = len(translations)
-    if n == 1:
-        return translations[0]
-    return translations[min(int(u / alpha * n), n - 1)]
+# -- the plan ------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Plan:
+    """One text, segmented and drawn; ``apply`` writes it.
+
+    ``pieces`` alternate separator, word, ..., separator (protected spans are inside
+    separators), ``covered`` holds the piece index of every dictionary word, ``chosen``
+    the translation written for each (``None``: the draw kept the word).
+    """
+    text: str
+    pieces: list
+    protected: list        # (start, end, kind) in ``text``
+    covered: list
+    chosen: list
+
+    @property
+    def words(self):
+        return len(self.pieces) // 2
+
+    @property
+    def replaced(self):
+        return len(self.chosen) - self.chosen.count(None)
 
 
 class CodeMixer:
     """Eq. 2-4. Stateless: ``mix(text, key)`` depends only on its arguments and the
-    mixer's (dictionary, alpha, seed)."""
+    mixer's (dictionary, alpha, seed, segmenter, protect).
 
-    def __init__(self, dictionary, alpha, seed=0, segmenter=None):
+    Args:
+        dictionary: a ``BilingualDictionary``.
+        alpha: replacement probability in [0, 1].
+        seed: mixing seed; with ``key`` it names every draw.
+        segmenter: ``"default"`` (words, Thai segmented when pythainlp is installed),
+            ``"thai"`` (the same, pythainlp required), ``"regex"`` (no Thai segmentation),
+            or an object with ``split(text)``.
+        protect: copy code, URLs, e-mails and identifiers byte for byte (``protect.py``)
+            and keep acronyms and mixed-case words unless the dictionary has them as written
+            (``BilingualDictionary``). ``False`` is the paper's plain word model.
+
+    Raises:
+        UserError: alpha out of range, an unknown segmenter.
+    """
+
+    # Surface forms remembered beyond the dictionary's own (see _SurfaceTable).
+    SURFACE_CACHE = 1 << 17
+
+    def __init__(self, dictionary, alpha, seed=0, segmenter=None, protect=True):
         alpha = float(alpha)
         if not 0.0 <= alpha <= 1.0:
-            from easylm_commit.errors import UserError
             raise UserError(f"alpha must be in [0, 1], got {alpha}")
         self.dictionary = dictionary
         self.alpha = alpha
         self.seed = seed
-        self.segmenter = get_segmenter(segmenter)
-
-    # Surface forms remembered beyond the dictionary's own (see _SurfaceTable).
-    SURFACE_CACHE = 1 << 17
+        self.protect = bool(protect)
+        self.segmenter = get_segmenter(segmenter, dictionary)
 
     def __getstate__(self):
         # Worker processes rebuild the surface table rather than receive it pickled.
@@ -222,129 +396,133 @@ class CodeMixer:
     def _surface_table(self):
         surface = self.__dict__.get("_surface")
         if surface is None or surface._table is not self.dictionary.table:
-            surface = self._surface = _SurfaceTable(self.dictionary.table, self.SURFACE_CACHE)
+            surface = self._surface = _SurfaceTable(self.dictionary, self.SURFACE_CACHE, self.protect)
         return surface
 
-    def mix(self, text, key=(), counts=None):
-        """The mixed text alone (the fast path used by the training datasets).
+    # -- segmentation and draws ------------------------------------------------------------
+    def segment(self, text):
+        """``(pieces, protected)``: the word pieces of ``text`` with every protected span
+        folded into the separator around it, and the spans ``(start, end, kind)``."""
+        spans = protected_spans(text) if self.protect and text else ()
+        split = self.segmenter.split
+        if not spans:
+            return split(text), ()
+        pieces, pos = None, 0
+        for start, end, _ in spans:
+            gap = split(text[pos:start])
+            if pieces is None:
+                pieces = gap
+            else:
+                pieces[-1] += gap[0]
+                pieces.extend(gap[1:])
+            pieces[-1] += text[start:end]
+            pos = end
+        gap = split(text[pos:])
+        pieces[-1] += gap[0]
+        pieces.extend(gap[1:])
+        return pieces, spans
 
-        ``counts``, if given, is any object with integer ``words`` and ``replaced``
-        attributes; they are increased by this text's words seen and words replaced.
-
-        Same draws and output as the word-by-word definition (``mix_with_report``), with the
-        per-word work done by C-level ``map``/``compress`` and one generator call per
-        covered word: the hot loop of the training datasets.
-        """
-        if self.segmenter.spaceless:
-            return self._mix_spaceless(text, key, counts)
-        if self.alpha == 0.0 or not text:
-            if counts is not None and text:
-                counts.words += len(self.segmenter.split(text)) // 2
-            return text
-        pieces = self.segmenter.split(text)
+    def plan(self, text, key=()):
+        """Segment ``text`` and draw once for every covered word (module docstring)."""
+        pieces, spans = self.segment(text)
         hits = list(map(self._surface_table().__getitem__, pieces[1::2]))
         # Piece index of every covered word, and its (case-restored) translations, in order.
-        positions = list(itertools.compress(range(1, len(pieces), 2), hits))
-        changed = 0
-        if positions:
+        covered = list(itertools.compress(range(1, len(pieces), 2), hits))
+        chosen = []
+        if covered and self.alpha > 0.0:
             found = list(filter(None, hits))
             rng = _FastRandom(derive_seed(self.seed, key)).random
-            draws = list(itertools.starmap(rng, itertools.repeat((), len(positions))))
+            draws = list(itertools.starmap(rng, itertools.repeat((), len(covered))))
             alpha = self.alpha
-            for i, translations, u in zip(positions, found, draws):
-                if u < alpha:
-                    n = len(translations)
-                    pieces[i] = translations[0] if n == 1 else translations[min(int(u / alpha * n), n - 1)]
-                    changed += 1
-        if counts is not None:
-            counts.words += len(pieces) // 2
-            counts.replaced += changed
-        return "".join(pieces) if changed else text
+            chosen = [
+                (t[0] if len(t) == 1 else t[min(int(u / alpha * len(t)), len(t) - 1)]) if u < alpha else None
+                for t, u in zip(found, draws)
+            ]
+        else:
+            chosen = [None] * len(covered)
+        return Plan(text, pieces, list(spans), covered, chosen)
 
-    def _mix_spaceless(self, text, key=(), counts=None):
-        """``mix`` for segmenters of spaceless scripts, whose replacements may need padding."""
-        if counts is not None:
-            counts.words += (len(self.segmenter.split(text)) // 2) if text and self.alpha == 0.0 else 0
+    def _written(self, plan):
+        """The pieces with the plan's translations in place, padded where needed."""
+        pieces = list(plan.pieces)
+        last = len(pieces) - 1
+        for i, target in zip(plan.covered, plan.chosen):
+            if target is None:
+                continue
+            if (pieces[i - 1] == "" and i > 1) or (pieces[i + 1] == "" and i + 1 < last):
+                target = _pad(pieces, i, target)
+            pieces[i] = target
+        return pieces
+
+    # -- the three ways to apply a plan ----------------------------------------------------
+    def mix(self, text, key=()):
+        """The mixed text: same (text, key) -> same output, in every process."""
         if self.alpha == 0.0 or not text:
             return text
-        table = self.dictionary.table
-        alpha = self.alpha
-        pieces = self.segmenter.split(text)
-        spaceless = self.segmenter.spaceless
-        rng = None
-        changed = 0
-        for i in range(1, len(pieces), 2):
-            word = pieces[i]
-            translations = table.get(word.lower())
-            if translations is None:
-                continue
-            if rng is None:
-                rng = random.Random(derive_seed(self.seed, key)).random
-            u = rng()
-            if u < alpha:
-                pieces[i] = restore_case(word, _pick(translations, u, alpha))
-                changed += 1
-                if spaceless:
-                    pieces[i] = self._pad(pieces, i, pieces[i])
-        if counts is not None:
-            counts.words += len(pieces) // 2
-            counts.replaced += changed
-        return "".join(pieces) if changed else text
+        plan = self.plan(text, key)
+        return "".join(self._written(plan)) if plan.replaced else text
 
-    @staticmethod
-    def _pad(pieces, i, target):
-        """Spaces around a spaced-script word placed between spaceless-script words."""
-        if _SPACELESS.search(target):
-            return target
-        left = " " if pieces[i - 1] == "" and i > 1 else ""
-        right = " " if pieces[i + 1] == "" and i + 2 < len(pieces) else ""
-        # The left neighbour may already have padded itself on the right.
-        if left and pieces[i - 2].endswith(" "):
-            left = ""
-        return left + target + right
+    def mix_counted(self, text, key=()):
+        """``(mixed text, words seen, words replaced)``: the training datasets' path, whose
+        counts become the ``dataset_mixing_rate`` metric."""
+        if not text:
+            return text, 0, 0
+        if self.alpha == 0.0:
+            return text, len(self.segment(text)[0]) // 2, 0
+        plan = self.plan(text, key)
+        replaced = plan.replaced
+        return ("".join(self._written(plan)) if replaced else text), plan.words, replaced
 
     def mix_with_report(self, text, key=()):
         """The mixed text and what was done to it, for previews, stats and metrics.
 
-        Draws exactly as ``mix`` does, so ``mix_with_report(t, k).text == mix(t, k)``.
+        Same plan as ``mix``, so ``mix_with_report(t, k).text == mix(t, k)``.
         """
-        table = self.dictionary.table
-        alpha = self.alpha
-        pieces = self.segmenter.split(text) if text else [text]
-        spaceless = self.segmenter.spaceless
-        rng = random.Random(derive_seed(self.seed, key)).random
-        replacements, kept = [], []
-        words = covered = 0
-        in_pos = len(pieces[0])
-        out = [pieces[0]]
-        out_pos = len(pieces[0])
-        for i in range(1, len(pieces), 2):
-            word = pieces[i]
-            words += 1
-            translations = table.get(word.lower())
-            written = word
-            if translations is not None:
-                covered += 1
-                u = rng()
-                if alpha > 0.0 and u < alpha:
-                    target = restore_case(word, _pick(translations, u, alpha))
-                    written = self._pad(pieces, i, target) if spaceless else target
-                    pieces[i] = written
-                    replacements.append(Replacement(
-                        start=in_pos, end=in_pos + len(word),
-                        out_start=out_pos, out_end=out_pos + len(written),
-                        source=word, target=target,
-                    ))
+        plan = self.plan(text, key) if text else Plan(text, [text], [], [], [])
+        written = self._written(plan)
+        chosen = dict(zip(plan.covered, plan.chosen))
+        replacements, kept, uncovered, protected = [], [], [], []
+        spans = iter(plan.protected)
+        span = next(spans, None)
+        in_pos = out_pos = 0
+        for i, (piece, out) in enumerate(zip(plan.pieces, written)):
+            if i % 2:
+                if i in chosen:
+                    if chosen[i] is None:
+                        kept.append((out_pos, out_pos + len(out)))
+                    else:
+                        replacements.append(Replacement(
+                            start=in_pos, end=in_pos + len(piece), out_start=out_pos,
+                            out_end=out_pos + len(out), source=piece, target=chosen[i]))
                 else:
-                    kept.append((out_pos, out_pos + len(word)))
-            out.append(written)
-            out.append(pieces[i + 1])
-            in_pos += len(word) + len(pieces[i + 1])
-            out_pos += len(written) + len(pieces[i + 1])
+                    uncovered.append(piece)
+            else:
+                # Protected spans sit inside separators, which are copied unchanged.
+                while span is not None and span[0] < in_pos + len(piece):
+                    start, end, kind = span
+                    shift = out_pos - in_pos
+                    protected.append(ProtectedSpan(
+                        start, end, start + shift, end + shift, kind,
+                        len(split_words(text[start:end])) // 2))
+                    span = next(spans, None)
+            in_pos += len(piece)
+            out_pos += len(out)
         return MixResult(
-            text="".join(out), replacements=replacements,
-            words=words, covered=covered, kept=kept,
+            text="".join(written), replacements=replacements, words=plan.words,
+            covered=len(plan.covered), kept=kept, protected=protected, uncovered=uncovered,
         )
+
+
+def _pad(pieces, i, target):
+    """Spaces around a spaced-script word placed between spaceless-script words."""
+    if _SPACELESS.search(target):
+        return target
+    left = " " if pieces[i - 1] == "" and i > 1 else ""
+    right = " " if pieces[i + 1] == "" and i + 2 < len(pieces) else ""
+    # The left neighbour may already have padded itself on the right.
+    if left and pieces[i - 2].endswith(" "):
+        left = ""
+    return left + target + right
 
 
 def unmix(mixed, replacements):

@@ -6,6 +6,8 @@ Three kinds of text are marked:
 - ``target``: a word the mixer replaced by its translation (purple).
 - ``replaceable``: a word the dictionary covers but the draw kept in the source language
   (green) -- with alpha = 0.9 about one covered word in ten.
+- ``protected``: code, a URL, an e-mail address or an identifier, copied byte for byte and
+  never mixed (``protect.py``; cyan).
 
 Everything else (uncovered words, spaces, punctuation) is plain. The marks come from the
 mixer's own report (``MixResult.replacements`` and ``.kept``), never from a second look-up,
@@ -25,28 +27,48 @@ import html
 
 from easylm_commit.mixer import CodeMixer
 
-TEMPLATE, TARGET, REPLACEABLE = "template", "target", "replaceable"
+TEMPLATE, TARGET, REPLACEABLE, PROTECTED = "template", "target", "replaceable", "protected"
 
-# Terminal styles (rich) and page colours for the three marks; a template word that was
-# replaced (naive mode) shows as a replacement.
-STYLES = {TEMPLATE: "grey50", TARGET: "bold purple", REPLACEABLE: "green"}
+# Terminal styles (rich) and page colours for the marks; a template word that was replaced
+# (naive mode) shows as a replacement.
+STYLES = {TEMPLATE: "grey50", TARGET: "bold purple", REPLACEABLE: "green", PROTECTED: "cyan"}
 LEGEND = (
     (TEMPLATE, "template"),
     (TARGET, "replaced (target language)"),
     (REPLACEABLE, "in the dictionary, kept"),
+    (PROTECTED, "protected (code, URL, e-mail, identifier: never mixed)"),
 )
+# Fonts: a browser falls back glyph by glyph along the list, so naming one font per script
+# makes Devanagari, Tamil, Bengali, Thai and Greek render wherever any of these is installed
+# (Noto on Linux, e.g. Debian's fonts-noto; Nirmala UI / Leelawadee UI on Windows; the Sangam
+# and Kohinoor fonts and Thonburi on macOS) instead of as boxes. Greek is in every font listed
+# first. The page says so under the legend (FONT_NOTE).
+SCRIPT_FONTS = ('"Noto Sans Devanagari", "Noto Sans Tamil", "Noto Sans Bengali", "Noto Sans Thai", '
+                '"Noto Sans", "Nirmala UI", "Leelawadee UI", "Kohinoor Devanagari", '
+                '"Devanagari Sangam MN", "Tamil Sangam MN", "Bangla Sangam MN", "Thonburi", '
+                '"Mangal", "Vrinda", "Latha", "Tahoma"')
+MONO_FONTS = f'ui-monospace, Menlo, Consolas, "DejaVu Sans Mono", "Noto Sans Mono", {SCRIPT_FONTS}, monospace'
+SANS_FONTS = f'system-ui, "Segoe UI", "DejaVu Sans", {SCRIPT_FONTS}, sans-serif'
+FONT_NOTE = ("Hindi, Tamil, Bengali, Thai and Greek text needs a font for its script: this page "
+             "asks for Noto Sans Devanagari / Tamil / Bengali / Thai (Linux: the fonts-noto "
+             "package), Nirmala UI or Leelawadee UI (Windows) and the Sangam, Kohinoor and "
+             "Thonburi fonts (macOS). Boxes instead of letters mean none is installed.")
+RESPONSE_NOTE = ("tinted strip: the response, the only part trained on (the prompt above it is "
+                 "masked out of the loss; the two are tokenized separately)")
 CSS = """
-body { font-family: system-ui, sans-serif; max-width: 62em; margin: 2em auto; padding: 0 1em; color: #222; }
+body { font-family: %(sans)s; max-width: 62em; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { font-size: 1.4em; }
 h2 { font-size: 1em; margin-bottom: .3em; }
 .meta, .counts { color: #555; font-size: .9em; }
-.sample { white-space: pre-wrap; font-family: ui-monospace, Menlo, Consolas, monospace; line-height: 1.55;
+.sample { white-space: pre-wrap; font-family: %(mono)s; line-height: 1.55;
           border: 1px solid #ddd; border-radius: 6px; padding: .8em 1em; }
 .response { background: #f6f2fb; margin-top: .4em; padding: .2em .4em; border-radius: 4px; }
 .template { color: #8a8a8a; }
 .replaceable { color: #2b8a3e; }
 .target { color: #7b2cbf; font-weight: 600; }
-"""
+.protected { color: #0b7285; background: #e3fafc; }
+.legend.response { background: #f6f2fb; padding: 0 .3em; border-radius: 4px; }
+""" % {"sans": SANS_FONTS, "mono": MONO_FONTS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +109,7 @@ def report_spans(text, report, base=()):
         return [Span(text, base)] if text else []
     marks = [(r.out_start, r.out_end, TARGET) for r in report.replacements]
     marks += [(start, end, REPLACEABLE) for start, end in report.kept]
+    marks += [(p.out_start, p.out_end, PROTECTED) for p in report.protected]
     marks.sort()
     spans, pos = [], 0
     for start, end, cls in marks:
@@ -100,42 +123,36 @@ def report_spans(text, report, base=()):
 
 
 class PreviewBuilder:
-    """Records -> ``PreviewSample``s, for instruction data (through a ``Formatter``) or for a
-    corpus field (through the mixer alone).
+    """Records -> ``PreviewSample``s through a ``Formatter`` (instruction data) or a
+    ``TextFormatter`` (a corpus field): the formatter's own reports give the marks.
 
     In ``none`` mode nothing is mixed, but the words a mixer *could* replace are still
     marked: they come from the same dictionary and segmenter at alpha = 0, whose report
     lists every covered word as kept.
     """
 
-    def __init__(self, formatter=None, mixer=None, text_field=None, epoch=0):
+    def __init__(self, formatter, mixer=None, epoch=0):
         self.formatter = formatter
         self.mixer = mixer
-        self.text_field = text_field
         self.epoch = epoch
-        mode = "text" if text_field else formatter.mode
-        self.mode = mode
+        self.mode = formatter.mode
         self.coverage_mixer = None
-        if mixer is not None and mode == "none":
-            self.coverage_mixer = CodeMixer(mixer.dictionary, 0.0, segmenter=mixer.segmenter)
+        if mixer is not None and self.mode == "none":
+            self.coverage_mixer = CodeMixer(mixer.dictionary, 0.0, segmenter=mixer.segmenter,
+                                            protect=mixer.protect)
 
-    def build(self, index, record, title):
+    def build(self, record, index, title):
         key = (self.epoch, index)
-        if self.text_field:
+        if self.mode == "text":
             return self._text(record, key, title)
         return self._instruction(record, key, title)
 
     def _text(self, record, key, title):
-        from easylm_commit.templates import InvalidRecord
-
-        field = self.text_field
-        if not isinstance(record, dict) or not isinstance(record.get(field), str):
-            raise InvalidRecord(f"field {field!r} is missing or not a string")
-        text = record[field]
-        report = self.mixer.mix_with_report(text, key + (field,)) if self.mixer else None
-        sample = PreviewSample(title, report_spans(report.text if report else text, report))
-        _count(sample, [report])
-        return sample
+        sample = self.formatter.format(record, key, report=True)
+        report = sample.reports.get(self.formatter.field)
+        preview = PreviewSample(title, report_spans(sample.response, report))
+        _count(preview, [report])
+        return preview
 
     def _instruction(self, record, key, title):
         f = self.formatter
@@ -258,7 +275,10 @@ def render_html(samples, heading="COMMIT preview", meta=""):
         parts.append(f'<p class="meta">{esc(meta)}</p>')
     legend = " &middot; ".join(
         f'<span class="legend {cls}">{esc(label)}</span>' for cls, label in legend_items(samples))
+    if any(sample.prompt_spans for sample in samples):
+        legend += f' &middot; <span class="legend response">{esc(RESPONSE_NOTE)}</span>'
     parts.append(f'<p class="meta">{legend}</p>')
+    parts.append(f'<p class="meta fonts">{esc(FONT_NOTE)}</p>')
     for sample in samples:
         parts.append("<section>")
         parts.append(f"<h2>{esc(sample.title)}</h2>")

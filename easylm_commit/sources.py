@@ -14,14 +14,18 @@ and ``select`` jumps to a position without reading what comes before. Streaming 
 (``streaming=True``) read lazily and ``skip`` to a position by reading through it.
 """
 
+import contextlib
+import logging
 import os
 import random
+import re
 
 from easylm_commit import fileio
-from easylm_commit.errors import UserError
+from easylm_commit.errors import InvalidRecord, UserError
 from easylm_commit.mixer import derive_seed
 
 LOCAL_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def load_records(path, name="", split="train", streaming=False):
@@ -36,11 +40,14 @@ def load_records(path, name="", split="train", streaming=False):
         if fileio.isfile(path):
             if suffix not in LOCAL_BUILDERS:
                 raise UserError(f"{path}: unknown data file type {suffix!r} (use .json, .jsonl or .parquet)")
-            # file:// as the plain path: the same data, the same datasets cache entry.
-            return datasets.load_dataset(
-                LOCAL_BUILDERS[suffix], data_files=fileio.local_path(path) or path,
-                split=split or "train", streaming=streaming,
-            )
+            # file:// as the plain path: the same data, the same datasets cache entry. The
+            # json builder logs an ERROR line for a file it cannot parse; we handle that case
+            # below (bad records, or one error line of ours), so its log is not wanted.
+            with _quiet_logger("datasets.packaged_modules.json.json"):
+                return datasets.load_dataset(
+                    LOCAL_BUILDERS[suffix], data_files=fileio.local_path(path) or path,
+                    split=split or "train", streaming=streaming,
+                )
         if suffix in LOCAL_BUILDERS:
             raise UserError(f"{path}: file not found")
         return datasets.load_dataset(
@@ -50,7 +57,58 @@ def load_records(path, name="", split="train", streaming=False):
         raise
     except Exception as e:  # datasets wraps the parser's error; the cause says what is wrong
         cause = e.__cause__ or e
+        if LOCAL_BUILDERS.get(suffix) == "json" and "JSON parse error" in str(cause):
+            dataset = _with_bad_records_marked(path)
+            if dataset is not None:
+                return dataset.to_iterable_dataset() if streaming else dataset
         raise UserError(f"{path}: cannot load dataset: {type(cause).__name__}: {cause}") from None
+
+
+@contextlib.contextmanager
+def _quiet_logger(name):
+    logger = logging.getLogger(name)
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
+
+
+def _with_bad_records_marked(path):
+    """The records of a JSON/JSONL file that Arrow's reader refuses, read with Python's
+    ``json`` instead, each bad one (a line that is not JSON, a string holding a lone
+    surrogate, which Arrow cannot store) replaced by ``{INVALID_FIELD: why}``: the datasets
+    then skip and count it like any other bad record (``records.BadRecords``), or stop on it
+    under ``strict``, as ``easylm-commit mix`` does. ``None`` if the records still do not
+    make one table (a field that is a string in one record and a number in another)."""
+    import datasets
+
+    from easylm_commit.records import INVALID_FIELD, iter_records
+
+    rows = []
+    for where, record in iter_records(path):
+        if isinstance(record, InvalidRecord):
+            rows.append({INVALID_FIELD: f"{where}: {record}"})
+        elif _holds_surrogate(record):
+            rows.append({INVALID_FIELD: f"{where}: a field holds a lone surrogate (not valid Unicode text)"})
+        else:
+            rows.append(record)
+    # Columns are the union of every record's keys (``from_list`` takes the first record's).
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    try:
+        return datasets.Dataset.from_dict({k: [row.get(k) for row in rows] for k in columns})
+    except Exception:  # noqa: BLE001 - the caller reports Arrow's own error
+        return None
+
+
+def _holds_surrogate(value):
+    if isinstance(value, str):
+        return not value.isascii() and _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_holds_surrogate(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_surrogate(v) for v in value)
+    return False
 
 
 def epoch_order(n, seed, epoch):

@@ -16,10 +16,11 @@ naive mode), so renaming a dataset's columns never changes what is mixed.
 import dataclasses
 import json
 import os
+import re
 import string
 
 from easylm_commit import fileio
-from easylm_commit.errors import UserError
+from easylm_commit.errors import InvalidRecord, UserError
 
 MODES = ("commit", "naive", "none")
 
@@ -163,8 +164,25 @@ class Template:
         return cls(data["prompt_input"], data["prompt_no_input"], name=path)
 
 
-class InvalidRecord(UserError):
-    """A record that cannot be formatted; the message names the field."""
+# A lone surrogate (valid JSON "\ud800", found in scraped data) cannot be encoded as UTF-8,
+# so neither a tokenizer nor an output file can take it: the record is bad, like any other.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_field(record, name, required=True, nonempty=False):
+    """``record[name]`` as a string, or ``InvalidRecord`` naming the field."""
+    if not isinstance(record, dict):
+        raise InvalidRecord(f"record is a {type(record).__name__}, not a JSON object")
+    value = record.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (nonempty and not value.strip()):
+        what = "missing, empty or not a string" if nonempty else (
+            "missing or not a string" if required else "not a string")
+        raise InvalidRecord(f"field {name!r} is {what}")
+    if not value.isascii() and _SURROGATE.search(value):
+        raise InvalidRecord(f"field {name!r} holds a lone surrogate (not valid Unicode text)")
+    return value
 
 
 @dataclasses.dataclass
@@ -183,6 +201,8 @@ class Sample:
     output: str
     segments: list
     reports: dict
+    words: int = 0       # words seen in the mixed parts
+    replaced: int = 0    # words replaced there: words/replaced is the real mixing rate
 
 
 @dataclasses.dataclass
@@ -208,29 +228,31 @@ class Formatter:
     def read_fields(self, record):
         """(instruction, input, output) as strings; ``InvalidRecord`` names what is wrong."""
         f = self.fields
-        if not isinstance(record, dict):
-            raise InvalidRecord(f"record is a {type(record).__name__}, not a JSON object")
-        instruction = record.get(f.instruction)
-        if not isinstance(instruction, str) or not instruction.strip():
-            raise InvalidRecord(f"field {f.instruction!r} is missing, empty or not a string")
-        output = record.get(f.output)
-        if not isinstance(output, str):
-            raise InvalidRecord(f"field {f.output!r} is missing or not a string")
-        input_ = record.get(f.input)
-        if input_ is None:
-            input_ = ""
-        elif not isinstance(input_, str):
-            raise InvalidRecord(f"field {f.input!r} is not a string")
+        instruction = text_field(record, f.instruction, nonempty=True)
+        output = text_field(record, f.output)
+        input_ = text_field(record, f.input, required=False)
         return instruction, input_, output
 
-    def format(self, record, key=(), report=False, counts=None):
-        """``counts`` (see ``CodeMixer.mix``) accumulates words seen and replaced in the
-        mixed fields -- the real mixing rate, reported as a training metric."""
+    def format(self, record, key=(), report=False):
+        """The ``Sample`` of one record, mixed with keys ``key + (field,)``.
+
+        Args:
+            record: a dict with the instruction, input and output fields.
+            key: names the record's draws, e.g. ``(epoch, row)``.
+            report: keep each mixed part's ``MixResult`` in ``Sample.reports``.
+
+        Returns:
+            A ``Sample``; its ``words`` and ``replaced`` count the mixed parts.
+
+        Raises:
+            InvalidRecord: a field is missing, empty or of the wrong type.
+        """
         instruction, input_, output = self.read_fields(record)
         if not isinstance(key, tuple):
             key = (key,)
         mixing = self.mode != "none" and self.mixer is not None
         reports = {}
+        counts = [0, 0]
 
         def mix(text, k):
             if not mixing:
@@ -238,8 +260,13 @@ class Formatter:
             if report:
                 result = self.mixer.mix_with_report(text, key + k)
                 reports[k if len(k) > 1 else k[0]] = result
+                counts[0] += result.words
+                counts[1] += result.replaced
                 return result.text
-            return self.mixer.mix(text, key + k, counts=counts)
+            mixed, words, replaced = self.mixer.mix_counted(text, key + k)
+            counts[0] += words
+            counts[1] += replaced
+            return mixed
 
         values = {"instruction": mix(instruction, ("instruction",))}
         if input_:
@@ -259,5 +286,40 @@ class Formatter:
         return Sample(
             prompt=prompt, response=response,
             instruction=values["instruction"], input=values.get("input", ""), output=response,
-            segments=segments, reports=reports,
+            segments=segments, reports=reports, words=counts[0], replaced=counts[1],
         )
+
+
+class TextFormatter:
+    """A corpus record -> ``Sample`` of its ``field``, mixed as plain text (the alignment
+    phase, Eq. 6): the same interface as ``Formatter``, so every command and dataset reads
+    records one way. The whole text is the "response" (causal LM trains on all of it).
+
+    Mixing key ``key + (field,)``, as ``easylm-commit mix --text-field`` and the
+    ``codemix_clm`` dataset use.
+    """
+
+    mode = "text"
+
+    def __init__(self, mixer, field):
+        self.mixer = mixer
+        self.field = field
+
+    def read_fields(self, record):
+        return (text_field(record, self.field),)
+
+    def format(self, record, key=(), report=False):
+        (text,) = self.read_fields(record)
+        if not isinstance(key, tuple):
+            key = (key,)
+        reports, words, replaced = {}, 0, 0
+        if self.mixer is not None:
+            k = key + (self.field,)
+            if report:
+                result = self.mixer.mix_with_report(text, k)
+                reports[self.field] = result
+                text, words, replaced = result.text, result.words, result.replaced
+            else:
+                text, words, replaced = self.mixer.mix_counted(text, k)
+        return Sample(prompt="", response=text, instruction="", input="", output=text,
+                      segments=[(text, "text")], reports=reports, words=words, replaced=replaced)

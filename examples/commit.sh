@@ -2,7 +2,8 @@
 # COMMIT instruction tuning (Eq. 5): Alpaca with instruction, input and response code-mixed
 # (alpha 0.9), the English template kept. The paper's settings for LLaMA-7B on a TPUv3-8:
 # lr 2e-5, seq 512, batch 16, warmup 3%, 3 epochs. MODE=naive or MODE=none give Table 4's
-# other rows (template mixed too / plain Alpaca).
+# other rows (template mixed too / plain Alpaca). MODE=none TEMPLATE=$TARGET with DATA a
+# machine-translated Alpaca gives the "Machine Translation" row of Tables 5 and 6.
 #
 # EasyLM counts steps, not epochs, and code-mixed text tokenizes longer than English, so the
 # steps of an epoch are measured on *this* data with *this* tokenizer (easylm-commit stats)
@@ -19,6 +20,7 @@ BASE_CHECKPOINT=${BASE_CHECKPOINT:?EasyLM checkpoint, e.g. params::output/align_
 TOKENIZER=${TOKENIZER:?LLaMA tokenizer (a directory or a hub name)}
 DATA=${DATA:?Alpaca data as a local .json/.jsonl (e.g. alpaca_data.json from tatsu-lab/stanford_alpaca)}
 MODE=${MODE:-commit}
+TEMPLATE=${TEMPLATE:-en}
 ALPHA=${ALPHA:-0.9}
 EPOCHS=${EPOCHS:-3}
 BATCH=${BATCH:-16}
@@ -27,7 +29,7 @@ OUTPUT_DIR=${OUTPUT_DIR:-output}
 RUN_NAME=${RUN_NAME:-${MODE}_$TARGET}
 
 STEPS_PER_EPOCH=${STEPS_PER_EPOCH:-$("$PYTHON" -m easylm_commit.cli stats --quiet --json \
-  --dictionary "$DICTIONARY" --input "$DATA" --mode "$MODE" --alpha "$ALPHA" \
+  --dictionary "$DICTIONARY" --input "$DATA" --mode "$MODE" --alpha "$ALPHA" --template "$TEMPLATE" \
   --tokenizer "$TOKENIZER" --batch-size "$BATCH" --seq-length "$SEQ" |
   "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["steps_per_epoch"])')}
 TOTAL_STEPS=$((EPOCHS * STEPS_PER_EPOCH))
@@ -47,6 +49,7 @@ echo "COMMIT: $STEPS_PER_EPOCH steps/epoch x $EPOCHS epochs = $TOTAL_STEPS steps
   --train_dataset.commit.path="$DATA" \
   --train_dataset.commit.dictionary="$DICTIONARY" \
   --train_dataset.commit.mode="$MODE" \
+  --train_dataset.commit.template="$TEMPLATE" \
   --train_dataset.commit.alpha="$ALPHA" \
   --train_dataset.commit.seq_length="$SEQ" \
   --train_dataset.commit.batch_size="$BATCH" \

@@ -6,7 +6,8 @@
 #   4. alignment (codemix_clm, Hindi corpus mixed into English, alpha 0.5), then
 #      COMMIT tuning (commit, Alpaca-style records mixed, alpha 0.9) from the aligned weights,
 #      both in EasyLM's own train loop on its 2-layer debug LLaMA;
-#   5. prints the checkpoints, the losses and a preview of what was trained on.
+#   5. prints the losses (and what to expect of them), the checkpoints and logs, a preview of
+#      what was trained on, and what to do next.
 # A toy: it shows the pipeline working, not a useful model. examples/commit.sh has the
 # paper's settings.
 set -euo pipefail
@@ -35,12 +36,15 @@ if [ -z "${EASYLM_DIR:-}" ]; then
   fi
 fi
 export EASYLM_DIR PYTHON
+# WANDB_MODE=disabled: no W&B runs, online or offline (the launcher makes it win over the
+# offline mode that mlxu asks W&B for, so no wandb/offline-run-* folders are left).
 export WANDB_MODE=disabled HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export JAX_PLATFORMS=${JAX_PLATFORMS:-cpu}
 # jaxlib 0.4.28 on CPU rewrites EasyLM's attention into a oneDNN call that is many times
 # slower on small shapes; turning the rewrite off halves this script's time, same results.
 export XLA_FLAGS="${XLA_FLAGS:---xla_disable_hlo_passes=onednn-matmul-rewriter}"
-"$PYTHON" -m easylm_commit.cli doctor | grep -v '^  ok' || true
+# The launcher route on purpose: an unpatched EasyLM is what it expects.
+"$PYTHON" -m easylm_commit.cli doctor --route launcher | grep -v '^  ok' || true
 
 mkdir -p "$OUT"
 read -r DICT DATA CORPUS < <("$PYTHON" -c 'from easylm_commit import demo; print(demo.DEMO_DICTIONARY, demo.DEMO_INSTRUCTIONS, demo.DEMO_CORPUS)')
@@ -73,8 +77,27 @@ losses() { grep -o "'loss': array([^,]*" "$1" | sed "s/'loss': array(//" | tr '\
 echo
 echo "alignment losses (every 5 steps): $(losses "$OUT/align.log")"
 echo "COMMIT losses    (every 5 steps): $(losses "$OUT/commit.log")"
-echo "checkpoints: params::$OUT/align/streaming_params"
-echo "             params::$OUT/commit/streaming_params"
+LN_VOCAB=$(awk -v v="$VOCAB" 'BEGIN { printf "%.1f", log(v) }')
+cat <<EOF
+what to expect: the model starts from random weights, so alignment starts at
+  ln(vocabulary) = ln($VOCAB) = $LN_VOCAB and falls steadily (to about 5.6 after 40 steps).
+  COMMIT's loss is over the response tokens of one 4 x 128 batch per logged step, so it
+  jumps from batch to batch (about 2.4 to 5.7 here) while trending down from below the
+  alignment's start. A pipeline check, not a model: it learns word frequencies, not Hindi.
+checkpoints: params::$OUT/align/streaming_params
+             params::$OUT/commit/streaming_params
+logs:        $OUT/align.log, $OUT/commit.log (EasyLM's output; a metrics line every 5 steps)
+EOF
 echo
 echo "== what COMMIT trained on (first 2 records, epoch 0):"
 "$PYTHON" -m easylm_commit.cli preview --demo -n 2
+VENV=$("$PYTHON" -c 'import sys; print(sys.prefix)')
+cat <<EOF
+
+== next
+  source $VENV/bin/activate    # puts easylm-commit on your PATH (installed there)
+  easylm-commit --help
+  easylm-commit preview --demo --html preview.html   # the samples as a page
+  easylm-commit plan --help      # the paper's experiment for one language, step by step:
+                                 # README, "Your first real run"
+EOF

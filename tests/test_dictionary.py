@@ -44,7 +44,8 @@ def test_lines_that_are_not_exactly_one_pair_are_skipped_and_counted(tmp_path):
     path = write_bytes(tmp_path, "cat γάτα\n\n   \nlonely\na b c\ndog σκύλος\n".encode("utf-8"))
     d = BilingualDictionary.load(path)
     assert sorted(d.table) == ["cat", "dog"]
-    assert d.stats().skipped_lines == 4     # blank, whitespace-only, one field, three fields
+    assert d.stats().skipped_lines == 2     # one field, three fields (blank lines are layout)
+    assert d.stats().first_skipped_line == 4
     assert "lonely" not in d and "a" not in d
 
 
@@ -101,12 +102,28 @@ def test_identical_pairs_are_kept_by_default_and_can_be_dropped():
     assert dropped.stats().pairs == BilingualDictionary.load(EN_EL).stats().pairs - 1
 
 
-def test_lookup_ignores_case():
-    d = BilingualDictionary.load(EN_EL)
-    for word in ("cat", "Cat", "CAT", "cAt"):
-        assert d.lookup(word) == ("γάτα",)
+def test_lookup_ignores_case_for_lowercase_title_and_long_capitals():
+    d = BilingualDictionary.from_pairs([("house", "σπίτι"), ("cat", "γάτα")])
+    for word in ("house", "House", "HOUSE"):
+        assert d.lookup(word) == ("σπίτι",)
         assert word in d
     assert d.lookup("mouse") is None
+
+
+def test_two_or_three_capitals_are_an_acronym_found_only_as_written():
+    d = BilingualDictionary.from_pairs([("cat", "γάτα"), ("who", "ποιος"), ("WHO", "ΠΟΥ")])
+    assert d.lookup("CAT") is None              # not "cat"
+    assert d.lookup("WHO") == ("ΠΟΥ",)          # an entry in capitals
+    assert d.lookup("who") == ("ποιος",)
+    # One capital letter is a word, not an acronym.
+    assert BilingualDictionary.from_pairs([("i", "εγώ")]).lookup("I") == ("εγώ",)
+
+
+def test_mixed_case_words_are_found_exactly_or_not_at_all():
+    d = BilingualDictionary.from_pairs([("iphone", "x"), ("iPad", "y")])
+    assert d.lookup("iPhone") is None
+    assert d.lookup("iPad") == ("y",)
+    assert d.lookup("ipad") is None and d.lookup("IPAD") is None
 
 
 def test_sources_written_in_capitals_in_the_file_are_found_in_any_case():
@@ -140,20 +157,24 @@ def test_case_pattern_of_the_source_is_restored_where_the_target_script_has_case
 
 
 def test_mixing_restores_case_on_the_translation():
-    d = BilingualDictionary.from_pairs([("the", "το"), ("cat", "γάτα"), ("dog", "कुत्ता")])
-    mixed = CodeMixer(d, alpha=1.0).mix("The cat. THE CAT. Dog DOG")
-    assert mixed == "Το γάτα. ΤΟ ΓΆΤΑ. कुत्ता कुत्ता"
+    d = BilingualDictionary.from_pairs([("the", "το"), ("house", "σπίτι"), ("dog", "कुत्ता")])
+    mixed = CodeMixer(d, alpha=1.0).mix("The house. THESE HOUSE. Dog DOGS")
+    # Greek in capitals drops the tonos; caseless Devanagari is unchanged.
+    assert mixed == "Το σπίτι. THESE ΣΠΙΤΙ. कुत्ता DOGS"
+    # The paper's plain word model looks every word up ignoring case, acronyms too.
+    plain = CodeMixer(d, alpha=1.0, protect=False).mix("THE DOG")
+    assert plain == "ΤΟ कुत्ता"
 
 
 # -- statistics ------------------------------------------------------------------------------
 
 def test_statistics_count_pairs_sources_translations_and_skipped_lines():
     s = BilingualDictionary.load(EN_EL).stats()
-    # the x3, cat, dog, house, big, ok; skipped: blank line, one field, three fields.
+    # the x3, cat, dog, house, big, ok; skipped: one field, three fields (a blank line is layout).
     assert s.pairs == 8
     assert s.sources == 6
     assert s.mean_translations == pytest.approx(8 / 6)
-    assert s.skipped_lines == 3
+    assert s.skipped_lines == 2
     assert s.as_dict() == {"pairs": 8, "sources": 6, "mean_translations": pytest.approx(8 / 6),
-                           "skipped_lines": 3}
+                           "skipped_lines": 2, "first_skipped_line": 8}
     assert len(BilingualDictionary.load(EN_EL)) == 6

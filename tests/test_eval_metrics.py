@@ -1,5 +1,5 @@
 """EM/F1 per language: hand-checked cases in every language, and for en/hi agreement with MLQA's
-official evaluation script on generated inputs."""
+official evaluation script on generated inputs, gold answers that normalise to nothing included."""
 
 import re
 import string
@@ -18,7 +18,9 @@ from easylm_commit.eval.metrics import is_no_answer, score, tokens
 # Re-stated from facebookresearch/MLQA, mlqa_evaluation_v1.py (normalize_answer, f1_score,
 # exact_match_score, metric_max_over_ground_truths): lowercase, drop characters of Unicode
 # categories P* and string.punctuation, replace \b(a|an|the)\b by a space for en (hi has no
-# articles), split on whitespace; F1 on token multisets, 0 when nothing is shared.
+# articles), split on whitespace; F1 on token multisets, 0 when nothing is shared -- so a gold
+# answer that normalises to nothing gets F1 0 whatever the prediction, and EM 1 only from a
+# prediction that normalises to nothing too.
 _MLQA_PUNCT = {chr(i) for i in range(sys.maxunicode)
                if unicodedata.category(chr(i)).startswith("P")} | set(string.punctuation)
 
@@ -51,18 +53,32 @@ PIECES = st.one_of(
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=4),
 )
 ANSWERS = st.lists(PIECES, max_size=12).map(" ".join)
+# Answers that normalise to nothing in en (articles, punctuation, spaces) or in hi (punctuation).
+EMPTY_NORMALISING = st.lists(st.sampled_from(["", " ", "the", "A", "an", ".", "।", "॥", "?!", "—",
+                                              "\t", "«»", "The."]), max_size=4).map(" ".join)
 
 
-@settings(max_examples=400, deadline=None)
-@given(prediction=ANSWERS, references=st.lists(ANSWERS, min_size=1, max_size=3),
+@settings(max_examples=600, deadline=None)
+@given(prediction=st.one_of(ANSWERS, EMPTY_NORMALISING),
+       references=st.lists(st.one_of(ANSWERS, EMPTY_NORMALISING), min_size=1, max_size=3),
        lang=st.sampled_from(["en", "hi"]))
 def test_en_and_hi_agree_with_mlqa_official_script(prediction, references, lang):
-    # MLQA has no unanswerable questions; empty gold answers follow our SQuAD v2 rule instead.
-    references = [r for r in references if mlqa_normalize(r, lang)] or ["Paris"]
     ours = score(prediction, references, lang)
     ref = mlqa_scores(prediction, references, lang)
     assert ours["exact_match"] == ref["exact_match"]
     assert ours["f1"] == pytest.approx(ref["f1"])
+
+
+@pytest.mark.parametrize("lang, gold", [("en", "The."), ("en", ""), ("hi", "।"), ("hi", " ")])
+def test_gold_normalising_to_nothing_is_scored_as_mlqas_script_does(lang, gold):
+    # EM compares normalised strings ("" == ""); F1 has no token in common, hence 0.
+    assert score("", [gold], lang) == {"exact_match": 1, "f1": 0.0}
+    assert score("a", [gold], lang) == mlqa_scores("a", [gold], lang)
+    assert score("Paris", [gold], lang) == {"exact_match": 0, "f1": 0.0}
+    # No "no answer" phrase is special outside IndicQA.
+    assert score("No answer", [gold], lang) == {"exact_match": 0, "f1": 0.0}
+    # With another, answerable reference the best one counts, as in the script.
+    assert score("Paris", [gold, "paris"], lang) == {"exact_match": 1, "f1": 1.0}
 
 
 # --- Hand-checked cases, language by language ---------------------------------------------
@@ -116,22 +132,31 @@ def test_bengali_drops_danda_and_zero_width_joiners():
     assert score("\u09df", ["\u09af\u09bc"], "bn")["exact_match"] == 1  # য় either way
 
 
-# --- Unanswerable questions (IndicQA): SQuAD v2 convention --------------------------------
+# --- Unanswerable questions (IndicQA only): SQuAD v2 convention ----------------------------
 
 @pytest.mark.parametrize("prediction", ["", "  ", "।", "No answer.", "unanswerable",
                                         "பதில் இல்லை", "কোনো উত্তর নেই।", "ไม่มีคำตอบ"])
 def test_empty_gold_scores_one_for_a_no_answer_prediction(prediction):
     for lang in ("ta", "bn"):
-        assert score(prediction, [""], lang) == {"exact_match": 1, "f1": 1.0}
-        assert score(prediction, [], lang) == {"exact_match": 1, "f1": 1.0}
+        assert score(prediction, [""], lang, unanswerable=True) == {"exact_match": 1, "f1": 1.0}
+        assert score(prediction, [], lang, unanswerable=True) == {"exact_match": 1, "f1": 1.0}
 
 
 def test_empty_gold_scores_zero_for_any_answer():
-    assert score("சென்னை", [""], "ta") == {"exact_match": 0, "f1": 0.0}
-    assert score("no answer here is Dhaka", [], "bn") == {"exact_match": 0, "f1": 0.0}
+    assert score("சென்னை", [""], "ta", unanswerable=True) == {"exact_match": 0, "f1": 0.0}
+    assert score("no answer here is Dhaka", [], "bn", unanswerable=True) == {
+        "exact_match": 0, "f1": 0.0}
 
 
 def test_no_answer_prediction_scores_zero_on_an_answerable_question():
     assert is_no_answer("No answer", "bn")
-    assert score("No answer", ["ঢাকা"], "bn") == {"exact_match": 0, "f1": 0.0}
+    assert score("No answer", ["ঢাকা"], "bn", unanswerable=True) == {"exact_match": 0, "f1": 0.0}
     assert not is_no_answer("ঢাকা", "bn")
+
+
+def test_the_no_answer_rule_is_the_indicqa_tasks_choice_not_the_languages():
+    # The same Tamil empty gold, scored without the IndicQA rule: MLQA/SQuAD v1 behaviour.
+    assert score("", [""], "ta") == {"exact_match": 1, "f1": 0.0}
+    assert score("பதில் இல்லை", [""], "ta") == {"exact_match": 0, "f1": 0.0}
+    # And with it, in any language.
+    assert score("no answer", [""], "hi", unanswerable=True) == {"exact_match": 1, "f1": 1.0}

@@ -121,6 +121,43 @@ BAD = [
 ]
 
 
+def test_a_line_that_is_not_json_is_a_bad_record_like_any_other(tmp_path, capsys):
+    data = tmp_path / "data.jsonl"
+    data.write_text(json.dumps(BAD[0]) + "\n" + '{"instruction": "x", "output": \n'
+                    + json.dumps(BAD[2]) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["mix", "--input", str(data), "--dictionary", DICT, "--output", str(out)]) == 0
+    assert [r["output"] for r in read_jsonl(out)] != [] and len(read_jsonl(out)) == 2
+    err = capsys.readouterr().err
+    assert f"skipped 1 bad record(s); first: {data}:2: invalid JSON line" in err
+
+
+def test_a_lone_surrogate_is_a_bad_record_not_a_traceback(tmp_path, capsys):
+    data = tmp_path / "data.jsonl"
+    data.write_text(json.dumps(BAD[0]) + "\n"
+                    + '{"instruction": "Say \\ud800 now", "output": "ok"}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["mix", "--input", str(data), "--dictionary", DICT, "--output", str(out)]) == 0
+    assert len(read_jsonl(out)) == 1
+    assert f"{data}:2: field 'instruction' holds a lone surrogate" in capsys.readouterr().err
+    assert main(["mix", "--strict", "--input", str(data), "--dictionary", DICT,
+                 "--output", str(out)]) == 2
+
+
+def test_other_fields_pass_through_untouched(tmp_path):
+    data = tmp_path / "data.jsonl"
+    record = {"id": "seed_task_7", "instruction": "Describe the cat.", "input": "",
+              "output": "A cat.", "category": ["open qa"], "is_classification": False}
+    data.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["mix", "--input", str(data), "--dictionary", DICT, "--alpha", "1",
+                 "--output", str(out)]) == 0
+    (row,) = read_jsonl(out)
+    for k in ("id", "category", "is_classification"):
+        assert row[k] == record[k]
+    assert row["instruction"] != record["instruction"]
+
+
 def test_bad_records_are_skipped_and_counted(tmp_path, capsys):
     src = write_jsonl(tmp_path / "in.jsonl", BAD)
     out = tmp_path / "out.jsonl"
@@ -135,10 +172,19 @@ def test_bad_records_are_skipped_and_counted(tmp_path, capsys):
     assert f"{src}:2" in err and "'instruction'" in err
 
 
+def clean_dictionary(tmp_path):
+    """en-el.txt without its malformed lines, which --strict would stop at first."""
+    lines = [line for line in open(DICT, encoding="utf-8") if len(line.split()) in (0, 2)]
+    path = tmp_path / "en-el-clean.txt"
+    path.write_text("".join(lines), encoding="utf-8")
+    return str(path)
+
+
 def test_strict_stops_at_the_first_bad_record_and_writes_nothing(tmp_path, capsys):
     src = write_jsonl(tmp_path / "in.jsonl", BAD)
     out = tmp_path / "out.jsonl"
-    assert run_mix("--input", src, "--output", out, "--dictionary", DICT, "--strict") == 2
+    assert run_mix("--input", src, "--output", out, "--dictionary", clean_dictionary(tmp_path),
+                   "--strict") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert f"{src}:2" in err[0] and "'instruction'" in err[0]
@@ -150,8 +196,8 @@ def test_text_field_missing_from_a_record_is_a_bad_record(tmp_path, capsys):
     out = tmp_path / "out.jsonl"
     assert run_mix("--input", src, "--output", out, "--dictionary", DICT, "--text-field", "text") == 0
     assert len(read_jsonl(out)) == 1
-    assert run_mix("--input", src, "--output", out, "--dictionary", DICT, "--text-field", "text",
-                   "--strict") == 2
+    assert run_mix("--input", src, "--output", out, "--dictionary", clean_dictionary(tmp_path),
+                   "--text-field", "text", "--strict") == 2
     assert f"{src}:2" in capsys.readouterr().err
 
 
@@ -171,13 +217,19 @@ def _bad_invocations(tmp_path):
     malformed.write_text(
         json.dumps(BAD[0]) + "\n\n" + json.dumps(BAD[2]) + "\n" + '{"instruction": "x", "output": \n',
         encoding="utf-8")
+    clean = tmp_path / "en-el-clean.txt"
+    clean.write_text("".join(line for line in open(DICT, encoding="utf-8") if len(line.split()) == 2),
+                     encoding="utf-8")
     array = tmp_path / "malformed.json"
     array.write_text('[\n  {"instruction": "x", "output": "y"},\n  {"instruction": }\n]\n')
     return {
         "malformed JSON array": (["--input", array, "--dictionary", DICT], f"{array}:3"),
         "missing input": (["--input", tmp_path / "nope.json", "--dictionary", DICT], "nope.json"),
         "missing dictionary": (["--input", ALPACA, "--dictionary", tmp_path / "en-xx.txt"], "en-xx.txt"),
-        "malformed JSON line": (["--input", malformed, "--dictionary", DICT], f"{malformed}:4"),
+        # A line that is not JSON is a bad record: it stops the run only under --strict (with
+        # a dictionary without malformed lines, which --strict would stop at first).
+        "malformed JSON line": (["--input", malformed, "--dictionary", clean, "--strict"],
+                                f"{malformed}:4: invalid JSON line"),
         "alpha above 1": (["--input", ALPACA, "--dictionary", DICT, "--alpha", "1.5"], "alpha"),
         "alpha below 0": (["--input", ALPACA, "--dictionary", DICT, "--alpha=-0.1"], "alpha"),
         "unknown mode": (["--input", ALPACA, "--dictionary", DICT, "--mode", "mixed"], "mode"),

@@ -160,7 +160,7 @@ def test_terminal_output(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--demo", "--input", "{missing}"], "missing.json: file not found"),
-    (["--demo", "--input", "{bad}"], "bad.jsonl:2: invalid JSON line"),
+    (["--demo", "--input", "{bad}", "--strict"], "bad.jsonl:2: invalid JSON line"),
     (["--demo", "--alpha", "1.5"], "--alpha must be in [0, 1]"),
     (["--demo", "-n", "0"], "-n/--num-samples must be at least 1"),
     (["--demo", "--mode", "mixed"], "--mode: unknown mode 'mixed'"),

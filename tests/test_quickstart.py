@@ -1,6 +1,7 @@
 """README's main job, `examples/quickstart.sh`, end to end (shortened): alignment then
-COMMIT tuning on the demo data in EasyLM's train loop, checkpoints written, losses and a
-preview printed."""
+COMMIT tuning on the demo data in EasyLM's train loop, checkpoints written, losses with what
+to expect of them, logs and a preview printed, and what to do next (activate the environment
+that holds `easylm-commit`). No W&B folders, no warning about the route it takes on purpose."""
 
 import os
 import subprocess
@@ -25,3 +26,11 @@ def test_quickstart_aligns_then_tunes_and_reports(tmp_path):
     losses = out.split("COMMIT losses")[1].splitlines()[0].split(":")[1].split()
     assert len(losses) == 2 and all(float(x) > 0 for x in losses)
     assert "### Instruction:" in out and "covered words replaced" in out
+    # The losses come with what to expect; the logs and the next steps are named.
+    assert "what to expect: the model starts from random weights" in out
+    assert f"logs:        {tmp_path}/align.log, {tmp_path}/commit.log" in out
+    assert f"source {sys.prefix}/bin/activate" in out
+    assert os.path.isfile(os.path.join(sys.prefix, "bin", "activate"))
+    # WANDB_MODE=disabled leaves no offline runs; the launcher route is not a warning.
+    assert not list(tmp_path.rglob("wandb"))
+    assert "not patched" not in out + proc.stderr

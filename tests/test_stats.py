@@ -12,7 +12,7 @@ from easylm_commit.coverage import CoverageCounter, dataset_stats, token_stats
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.mixer import CodeMixer
 from easylm_commit.records import iter_records, read_records
-from easylm_commit.templates import Formatter, InvalidRecord
+from easylm_commit.templates import Formatter, TextFormatter
 
 TINY_DICTIONARY = "cat बिल्ली\nis है\na एक\n"
 TINY_RECORD = {"instruction": "The cat is a cat.", "input": "", "output": "A dog."}
@@ -30,8 +30,7 @@ def tiny(tmp_path):
 def _stats(tiny, alpha, mode="commit", **kw):
     d, data = tiny
     mixer = CodeMixer(BilingualDictionary.load(d), alpha)
-    return dataset_stats(iter_records(data), mixer=mixer, formatter=Formatter(mixer, mode=mode),
-                         invalid=InvalidRecord, **kw)
+    return dataset_stats(iter_records(data), Formatter(mixer, mode=mode), **kw)
 
 
 def test_coverage_of_a_hand_computed_example(tiny):
@@ -95,7 +94,7 @@ def test_tokens_per_epoch_for_a_corpus_by_hand(tmp_path):
     data = tmp_path / "corpus.jsonl"
     data.write_text('{"text": "a b c"}\n{"text": "d e"}\n', encoding="utf-8")
     mixer = CodeMixer(BilingualDictionary.from_pairs([("a", "x")]), 0.0)
-    s = dataset_stats(iter_records(data), mixer=mixer, text_field="text",
+    s = dataset_stats(iter_records(data), TextFormatter(mixer, "text"),
                       tokenizer=WordTokenizer(), batch_size=1, seq_length=4)
     # BOS + 3 + EOS and BOS + 2 + EOS.
     assert (s.tokens.total_tokens, s.tokens.max, s.tokens.median) == (9, 5, 4.5)
@@ -160,7 +159,7 @@ def test_cli_table_output(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--demo", "--input", "{bad}"], "bad.jsonl:2: invalid JSON line"),
+    (["--demo", "--input", "{bad}", "--strict"], "bad.jsonl:2: invalid JSON line"),
     (["--demo", "--alpha", "-0.1"], "--alpha must be in [0, 1]"),
     (["--dictionary", "{missing}", "--input", "{bad}"], "missing.txt: dictionary file not found"),
     (["--input", "{bad}"], "--dictionary is required"),

@@ -2,10 +2,12 @@
 that turns them into a dictionary, a mixer and a formatter -- one place, so the commands
 cannot drift apart in what ``--alpha`` or ``--demo`` means."""
 
+import sys
+
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.errors import UserError
 from easylm_commit.mixer import SEGMENTERS, CodeMixer
-from easylm_commit.templates import MODES, FieldNames, Formatter
+from easylm_commit.templates import MODES, FieldNames, Formatter, TextFormatter
 
 
 # The paper's alphas: 0.9 for COMMIT's instruction data, 0.5 for the alignment corpus.
@@ -30,7 +32,11 @@ def add_mixing_arguments(parser):
     g.add_argument("--epoch", type=int, default=0,
                    help="epoch whose mixing to reproduce; 0 matches a training run's first epoch")
     g.add_argument("--segmenter", choices=sorted(SEGMENTERS), default="default",
-                   help="word segmenter; 'thai' cuts Thai text into words with pythainlp")
+                   help="word segmenter: 'default' cuts Thai text into words with pythainlp when "
+                        "it is installed; 'thai' requires pythainlp; 'regex' never segments Thai")
+    g.add_argument("--no-protect", dest="protect", action="store_false",
+                   help="mix code, URLs, e-mails, identifiers and acronyms too: the paper's plain "
+                        "word model (default: keep them as written)")
     g.add_argument("--mode", default="commit", help="commit (default) | naive | none")
     g.add_argument("--template", default="en",
                    help="prompt template: en (Alpaca), hi, el, th, ta, bn, or a JSON file")
@@ -40,7 +46,8 @@ def add_mixing_arguments(parser):
     g.add_argument("--input-field", default="input")
     g.add_argument("--output-field", default="output")
     g.add_argument("--strict", action="store_true",
-                   help="stop at the first bad record instead of skipping and counting it")
+                   help="stop at the first bad record or malformed dictionary line instead of "
+                        "skipping and counting it")
 
 
 def resolve_demo(args, input_attr="input"):
@@ -75,10 +82,34 @@ def build_mixer(args):
         return None
     dictionary = BilingualDictionary.load(
         args.dictionary, reverse=args.reverse_dictionary, keep_identical=not args.drop_identical,
+        strict=getattr(args, "strict", False),
     )
-    return CodeMixer(dictionary, args.alpha, seed=args.seed, segmenter=args.segmenter)
+    warn_skipped_lines(dictionary, args)
+    return CodeMixer(dictionary, args.alpha, seed=args.seed, segmenter=args.segmenter,
+                     protect=args.protect)
+
+
+def warn_skipped_lines(dictionary, args):
+    """One line on stderr when dictionary lines were skipped: a dictionary that lost lines
+    mixes less than its user thinks, and nothing else would say so. The line is printed by
+    the CLI when the command has succeeded (``args.deferred_warnings``), so that a failing
+    command still says one thing only: its error."""
+    s = dictionary.stats()
+    if s.skipped_lines:
+        command = getattr(args, "_command", None)
+        message = (f"easylm-commit{' ' + command if command else ''}: skipped {s.skipped_lines} "
+                   f"malformed line(s) of dictionary {dictionary.path}; first: line "
+                   f"{s.first_skipped_line} (--strict stops there)")
+        if hasattr(args, "deferred_warnings"):
+            args.deferred_warnings.append(message)
+        elif not getattr(args, "quiet", False):
+            print(message, file=sys.stderr)
 
 
 def build_formatter(args, mixer):
+    """A ``TextFormatter`` with ``--text-field`` (a corpus), else a ``Formatter``: the
+    commands then read every record the same way."""
+    if args.text_field:
+        return TextFormatter(mixer, args.text_field)
     fields = FieldNames(args.instruction_field, args.input_field, args.output_field)
     return Formatter(mixer, mode=args.mode, template=args.template, fields=fields)

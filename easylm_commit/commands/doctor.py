@@ -25,8 +25,15 @@ KNOWN_WORKING = {
 }
 
 
+ROUTES = ("launcher", "patched")
+
+
 def add_arguments(parser):
     parser.add_argument("--easylm-dir", help="EasyLM checkout (default: $EASYLM_DIR or the Python path)")
+    parser.add_argument("--route", choices=ROUTES, default=os.environ.get("TRAIN_ROUTE") or None,
+                        help="how you will train (default: $TRAIN_ROUTE, as in examples/): "
+                             "'launcher' (python -m easylm_commit.llama_train) needs no patch, so "
+                             "an unpatched checkout is ok; 'patched' makes it a FAIL")
 
 
 def _version(dist):
@@ -41,8 +48,9 @@ def _wandb_ok(v):
     return (0, 19) <= major_minor <= (0, 21)
 
 
-def findings(easylm_dir=None):
-    """(level, message) pairs; level is ok | warn | FAIL."""
+def findings(easylm_dir=None, route=None):
+    """(level, message) pairs; level is ok | warn | FAIL. ``route`` is the train route the
+    user chose (``launcher`` | ``patched``), or ``None`` when either may be used."""
     out = []
     for dist, want in KNOWN_WORKING.items():
         have = _version(dist)
@@ -88,12 +96,17 @@ def findings(easylm_dir=None):
         out.append(("warn", f"cannot check the patch: {e}"))
     if state == "applied":
         out.append(("ok", "the DatasetFactory registry patch is applied"))
+    elif state == "clean" and route == "launcher":
+        out.append(("ok", "EasyLM is not patched, as the launcher route needs "
+                          "(python -m easylm_commit.llama_train registers the types at run time)"))
     elif state == "clean":
-        out.append(("warn", "EasyLM is not patched: use python -m easylm_commit.llama_train, or "
-                            f"easylm-commit patch --easylm-dir {where}"))
+        out.append(("FAIL" if route == "patched" else "warn",
+                    "EasyLM is not patched: use python -m easylm_commit.llama_train, or "
+                    f"easylm-commit patch --easylm-dir {where}"))
     elif state == "mismatch":
-        out.append(("warn", f"EasyLM/data.py does not match {patching.TARGET}: the patch cannot "
-                            "apply; the launcher python -m easylm_commit.llama_train may still work"))
+        out.append(("FAIL" if route == "patched" else "warn",
+                    f"EasyLM/data.py does not match {patching.TARGET}: the patch cannot "
+                    "apply; the launcher python -m easylm_commit.llama_train may still work"))
 
     names = registry.entry_point_names()
     missing = [n for n in registry.dataset_types() if n not in names]
@@ -113,7 +126,7 @@ def findings(easylm_dir=None):
 
 
 def run(args):
-    results = findings(args.easylm_dir)
+    results = findings(args.easylm_dir, route=args.route)
     for level, message in results:
         print(f"{level:>4}  {message}")
     return 1 if any(level == "FAIL" for level, _ in results) else 0

@@ -14,13 +14,16 @@ def add_arguments(parser):
                         help="Hugging Face model directory (e.g. from convert_easylm_to_hf)")
     parser.add_argument("--tokenizer", default=None,
                         help="tokenizer directory or hub name if the model directory has none")
-    parser.add_argument("--tasks", default="commit_qa,commit_qa_en",
-                        help="comma-separated tasks or groups: commit_qa (target-language "
-                             "prompt), commit_qa_en (English prompt), or single tasks such as "
-                             "commit_xquad_th (default: %(default)s)")
+    parser.add_argument("--tasks", default="commit_qa,commit_qa_en,commit_indicqa,commit_indicqa_en",
+                        help="comma-separated tasks or groups: commit_qa (Table 2: MLQA hi, "
+                             "XQuAD hi, th, el), commit_indicqa (Table 6: IndicQA ta, bn), "
+                             "suffix _en for the English prompt; single tasks such as "
+                             "commit_xquad_th, or commit_mlqa_hi_dev (MLQA's dev set, for "
+                             "choosing hyper-parameters) (default: %(default)s)")
     parser.add_argument("--local-data", default=None, metavar="DIR",
-                        help="read the test sets from DIR/<benchmark>_<lang>.jsonl instead of "
-                             "the hub (see the README; default: $EASYLM_COMMIT_QA_DATA)")
+                        help="read the sets from DIR/<set>.jsonl or .json (mlqa_hi, xquad_th, "
+                             "mlqa_hi_dev, ...) instead of the hub (see the README; default: "
+                             "$EASYLM_COMMIT_QA_DATA)")
     parser.add_argument("--limit", type=int, default=None,
                         help="only the first N questions of each task (for smoke tests)")
     parser.add_argument("--batch-size", default="1",
@@ -61,7 +64,7 @@ def _sample(task, row):
 def run(args):
     from easylm_commit.errors import UserError
     from easylm_commit.eval.harness import expand_tasks, run_lm_eval, write_json_atomic
-    from easylm_commit.eval.report import collect, markdown_tables
+    from easylm_commit.eval.report import collect, markdown_report
 
     if args.limit is not None and args.limit < 1:
         raise UserError("--limit must be at least 1")
@@ -82,6 +85,6 @@ def run(args):
                     f.write(json.dumps(_sample(task, row), ensure_ascii=False, default=str))
                     f.write("\n")
     if not args.quiet:
-        print(markdown_tables(collect([(output, None)])))
+        print(markdown_report(collect([(output, None)])))
         print(f"results written to {output}")
     return 0

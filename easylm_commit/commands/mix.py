@@ -18,8 +18,7 @@ from easylm_commit.commands._common import (
     add_mixing_arguments, build_formatter, build_mixer, resolve_demo,
 )
 from easylm_commit.errors import UserError
-from easylm_commit.records import iter_records
-from easylm_commit.templates import InvalidRecord
+from easylm_commit.records import BadRecords, iter_records
 
 HELP = "code-mix instruction records or a text corpus into JSONL"
 
@@ -33,44 +32,52 @@ def add_arguments(parser):
 def run(args):
     resolve_demo(args)
     mixer = build_mixer(args)
-    formatter = None if args.text_field else build_formatter(args, mixer)
-    written = skipped = 0
-    first_skip = None
+    formatter = build_formatter(args, mixer)
+    to_row = _text_row if args.text_field else _instruction_row
+    bad = BadRecords(args.strict)
+    written = 0
     records = iter_records(args.input)
     with atomic_output(args.output) as out:
         for index, (where, record) in enumerate(
             tqdm(records, desc="mix", unit=" rec", disable=True if args.quiet else None, mininterval=0.5)
         ):
-            key = (args.epoch, index)
-            try:
-                row = _mix_text(mixer, record, args.text_field, key) if args.text_field \
-                    else _mix_instruction(formatter, record, key)
-            except InvalidRecord as e:
-                if args.strict:
-                    raise UserError(f"{where}: {e}") from None
-                skipped += 1
-                first_skip = first_skip or f"{where}: {e}"
-                continue
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            written += 1
-    if skipped and not args.quiet:
-        print(f"easylm-commit mix: skipped {skipped} bad record(s); first: {first_skip}",
-              file=sys.stderr)
+            row = bad.apply(where, to_row, record, formatter, (args.epoch, index))
+            if row is not None:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                written += 1
+        if not written and len(bad.reasons) == 1:
+            # Every record failed the same way: a wrong option (a misspelt --text-field), not
+            # bad data. Raised inside the block, so no empty output file is left behind.
+            raise UserError(f"all {bad.count} record(s) of {args.input} skipped: "
+                            f"{next(iter(bad.reasons))}{_field_hint(args)}")
+    if bad.count and not args.quiet:
+        print(f"easylm-commit mix: {bad.summary()}", file=sys.stderr)
     if not args.quiet and args.output not in (None, "-"):
         print(f"easylm-commit mix: wrote {written} record(s) to {args.output}",
               file=sys.stderr)
     return 0
 
 
-def _mix_instruction(formatter, record, key):
+def _field_hint(args):
+    if args.text_field:
+        return f" (check --text-field {args.text_field})"
+    return (f" (check --instruction-field {args.instruction_field}, --input-field "
+            f"{args.input_field}, --output-field {args.output_field})")
+
+
+def _instruction_row(record, formatter, key):
+    """The record with its fields mixed, plus the exact prompt and response trained on;
+    other fields (an ``id``, a ``category``) pass through untouched."""
     s = formatter.format(record, key)
-    return {"instruction": s.instruction, "input": s.input, "output": s.output,
-            "prompt": s.prompt, "response": s.response}
-
-
-def _mix_text(mixer, record, field, key):
-    if not isinstance(record, dict) or not isinstance(record.get(field), str):
-        raise InvalidRecord(f"field {field!r} is missing or not a string")
     row = dict(record)
-    row[field] = mixer.mix(record[field], key + (field,)) if mixer else record[field]
+    f = formatter.fields
+    row[f.instruction], row[f.input], row[f.output] = s.instruction, s.input, s.output
+    row["prompt"], row["response"] = s.prompt, s.response
+    return row
+
+
+def _text_row(record, formatter, key):
+    s = formatter.format(record, key)
+    row = dict(record)
+    row[formatter.field] = s.response
     return row

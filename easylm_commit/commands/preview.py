@@ -1,7 +1,7 @@
 """``easylm-commit preview``: look at formatted, mixed samples before training on them.
 
 Prints N samples coloured like the paper's Figure 1 (template grey, replaced words purple,
-covered words kept in English green), and with ``--html OUT`` writes the same as a page.
+covered words kept in English green), or with ``--html OUT`` writes the same as a page instead.
 Record i is mixed with the key ``(epoch, i)``, so the preview shows exactly what
 ``easylm-commit mix`` writes and the training datasets feed for that epoch.
 """
@@ -14,8 +14,7 @@ from easylm_commit.commands._common import (
     add_mixing_arguments, build_formatter, build_mixer, resolve_demo,
 )
 from easylm_commit.errors import UserError
-from easylm_commit.records import iter_records
-from easylm_commit.templates import InvalidRecord
+from easylm_commit.records import BadRecords, iter_records
 
 HELP = "show formatted samples like the paper's Figure 1 (terminal or --html)"
 
@@ -26,32 +25,29 @@ def add_arguments(parser):
                         help="how many samples to show (default 3)")
     parser.add_argument("--offset", type=int, default=0, metavar="K",
                         help="skip the first K records (default 0)")
-    parser.add_argument("--html", metavar="OUT", help="also write the samples as a standalone HTML page")
+    parser.add_argument("--html", metavar="OUT",
+                        help="write the samples as a standalone HTML page instead of printing them")
     add_mixing_arguments(parser)
 
 
 def collect(builder, records, n, offset, strict=False, path=None):
-    """The first ``n`` valid samples after skipping ``offset`` records, and the skipped count.
+    """The first ``n`` valid samples after skipping ``offset`` records, and the
+    ``BadRecords`` that were skipped on the way.
 
     Titles are the records' locations (``file:record N`` or ``file:LINE``) with the file's
     base name, which is what a user opens to find the record.
     """
-    samples, skipped, first_skip = [], 0, None
+    samples, bad = [], BadRecords(strict)
     for index, (where, record) in enumerate(records):
         if index < offset:
             continue
         title = os.path.basename(path) + where[len(path):] if path and where.startswith(path) else where
-        try:
-            samples.append(builder.build(index, record, title))
-        except InvalidRecord as e:
-            if strict:
-                raise UserError(f"{where}: {e}") from None
-            skipped += 1
-            first_skip = first_skip or f"{where}: {e}"
-            continue
-        if len(samples) >= n:
-            break
-    return samples, skipped, first_skip
+        sample = bad.apply(where, builder.build, record, index, title)
+        if sample is not None:
+            samples.append(sample)
+            if len(samples) >= n:
+                break
+    return samples, bad
 
 
 def run(args):
@@ -63,30 +59,33 @@ def run(args):
         raise UserError(f"--offset must be 0 or more, got {args.offset}")
     resolve_demo(args)
     mixer = build_mixer(args)
-    formatter = None if args.text_field else build_formatter(args, mixer)
-    builder = PreviewBuilder(formatter, mixer, text_field=args.text_field, epoch=args.epoch)
-    samples, skipped, first_skip = collect(
+    formatter = build_formatter(args, mixer)
+    builder = PreviewBuilder(formatter, mixer, epoch=args.epoch)
+    samples, bad = collect(
         builder, iter_records(args.input), args.num_samples, args.offset, strict=args.strict,
         path=args.input,
     )
     if not samples:
         raise UserError(f"{args.input}: no valid record to show from record {args.offset} on"
-                        + (f" ({skipped} skipped; first: {first_skip})" if skipped else ""))
+                        + (f" ({bad.summary()})" if bad.count else ""))
     what = f"text field {args.text_field!r}" if args.text_field else f"mode {args.mode}"
     meta = (f"{args.input} - {what}, alpha {args.alpha if mixer else 0}, seed {args.seed}, "
             f"epoch {args.epoch}, dictionary {args.dictionary or '-'}"
             + (" (reversed)" if args.reverse_dictionary else ""))
     if args.html:
+        # The page replaces the terminal preview: a thousand samples asked for a page should
+        # not also scroll past in the terminal.
         page = render_html(samples, heading="COMMIT preview", meta=meta)
         with atomic_output(args.html) as f:
             f.write(page)
-    from rich.console import Console
+    else:
+        from rich.console import Console
 
-    render_terminal(samples, Console(), heading=None if args.quiet else meta, legend=not args.quiet)
+        render_terminal(samples, Console(), heading=None if args.quiet else meta,
+                        legend=not args.quiet)
     if not args.quiet:
-        if skipped:
-            print(f"easylm-commit preview: skipped {skipped} bad record(s); first: {first_skip}",
-                  file=sys.stderr)
+        if bad.count:
+            print(f"easylm-commit preview: {bad.summary()}", file=sys.stderr)
         if args.html:
             print(f"easylm-commit preview: wrote {len(samples)} sample(s) to {args.html}", file=sys.stderr)
     return 0

@@ -1,21 +1,29 @@
-"""``easylm-commit report``: lm-eval result files -> the paper's Table 2 (Markdown, CSV, PNG)."""
+"""``easylm-commit report``: lm-eval result files -> the paper's Tables 2 and 6 (Markdown, CSV,
+PNG), and with ``--select-by`` the run that wins on a validation task (the paper's choice of α)."""
 
-HELP = "turn lm-eval results into the paper's Table 2 (Markdown, CSV, PNG)"
+import sys
+
+HELP = "lm-eval results -> the paper's Tables 2 and 6; --select-by chooses a run"
 
 
 def add_arguments(parser):
     parser.add_argument("results", nargs="+", metavar="RESULTS.json",
                         help="result files written by easylm-commit eval (or lm_eval)")
     parser.add_argument("--names", nargs="+", default=None, metavar="NAME",
-                        help="one row name per results file (default: the model directory's "
-                             "name from the file, else the file name)")
+                        help="one row name per results file, as the paper's rows read (LLaMA, "
+                             "Alpaca, naive, MT, COMMIT, Align+COMMIT; default: the model "
+                             "directory's name from the file, else the file name)")
+    parser.add_argument("--select-by", default=None, metavar="TASK",
+                        help="choose the run with the best EM on TASK, F1 breaking ties (e.g. "
+                             "commit_mlqa_hi_dev); prints 'selected: NAME' and writes the choice "
+                             "into report.md and selection.json")
     parser.add_argument("--out-dir", required=True,
-                        help="where to write table2.md, table2.csv and table2_em.png")
+                        help="where to write report.md, table2/table6 .csv and _em.png")
 
 
 def run(args):
     from easylm_commit.errors import UserError
-    from easylm_commit.eval.report import collect, markdown_tables, write_report
+    from easylm_commit.eval.report import collect, markdown_report, select, write_report
 
     names = args.names or [None] * len(args.results)
     if len(names) != len(args.results):
@@ -23,8 +31,16 @@ def run(args):
             f"--names gives {len(names)} names for {len(args.results)} results files"
         )
     entries = collect(list(zip(args.results, names)))
-    paths = write_report(entries, args.out_dir)
+    # Everything that can fail on the input fails before the first file is written.
+    selection = select(entries, args.select_by) if args.select_by else None
+    paths = write_report(entries, args.out_dir, selection)
+    if selection is not None and selection.ties():
+        print(f"easylm-commit report: warning: {selection.selected.model} ties with "
+              f"{', '.join(selection.ties())} on {selection.task} EM and F1; the run listed "
+              f"first is selected", file=sys.stderr)
     if not args.quiet:
-        print(markdown_tables(entries))
+        print(markdown_report(entries, selection))
         print("wrote " + ", ".join(str(p) for p in paths))
+    elif selection is not None:
+        print(f"selected: {selection.selected.model}")
     return 0

@@ -16,7 +16,6 @@ from easylm_commit.commands._common import (
 )
 from easylm_commit.errors import UserError
 from easylm_commit.records import iter_records
-from easylm_commit.templates import InvalidRecord
 
 HELP = "dictionary coverage, expected mixing rate and tokens/steps per epoch"
 
@@ -27,8 +26,8 @@ def add_arguments(parser):
     parser.add_argument("--input", help="Alpaca JSON array or JSONL file (a corpus with --text-field)")
     parser.add_argument("--tokenizer", metavar="TOK_DIR",
                         help="Hugging Face tokenizer (directory or hub name) to count tokens and steps")
-    # Stanford Alpaca's train.py: global batch 128, model_max_length 512.
-    parser.add_argument("--batch-size", type=int, default=128, help="sequences per step (default 128)")
+    # The paper's (and examples/commit.sh's) batch: 16 sequences of 512 tokens on a TPUv3-8.
+    parser.add_argument("--batch-size", type=int, default=16, help="sequences per step (default 16)")
     parser.add_argument("--seq-length", type=int, default=512, help="tokens per sequence (default 512)")
     parser.add_argument("--top", type=int, default=TOP,
                         help=f"uncovered words to list per field (default {TOP})")
@@ -67,7 +66,7 @@ def run(args):
     if not args.dictionary:
         raise UserError("--dictionary is required (or --demo for the embedded demo dictionary)")
     mixer = build_mixer(args)
-    formatter = None if args.text_field else build_formatter(args, mixer)
+    formatter = build_formatter(args, mixer)
     tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer else None
 
     from tqdm import tqdm
@@ -75,9 +74,8 @@ def run(args):
     records = tqdm(iter_records(args.input), desc="stats", unit=" rec", mininterval=0.5,
                    disable=True if args.quiet else None, file=sys.stderr)
     stats = dataset_stats(
-        records, mixer=mixer, formatter=formatter, text_field=args.text_field,
-        epoch=args.epoch, tokenizer=tokenizer, batch_size=args.batch_size,
-        seq_length=args.seq_length, strict=args.strict, invalid=InvalidRecord,
+        records, formatter, mixer=mixer, epoch=args.epoch, tokenizer=tokenizer,
+        batch_size=args.batch_size, seq_length=args.seq_length, strict=args.strict,
     )
     if stats.records == 0:
         why = f" ({stats.skipped} skipped; first: {stats.first_skip})" if stats.skipped else ""
@@ -109,16 +107,19 @@ def _print_tables(r, args):
     console.print(
         f"{r['input']}: {r['records']} records ({r['mode']}, alpha {r['alpha']}); "
         f"dictionary {r['dictionary']}{' (reversed)' if r['reverse_dictionary'] else ''}: "
-        f"{d['pairs']} pairs, {d['sources']} words", highlight=False, markup=False,
+        f"{d['pairs']} pairs, {d['sources']} words, {d['skipped_lines']} malformed line(s) skipped"
+        + (f" (first: line {d['first_skipped_line']})" if d["skipped_lines"] else ""),
+        highlight=False, markup=False,
     )
     table = Table(title="Dictionary coverage (words as the mixer splits them)")
     for col in ("field", "words", "covered", "coverage", "expected mixed (alpha x cov.)",
-                f"mixed at seed {r['seed']}, epoch {r['epoch']}"):
+                f"mixed at seed {r['seed']}, epoch {r['epoch']}", "protected spans (words)"):
         table.add_column(col, justify="left" if col == "field" else "right")
     rows = list(r["fields"].items()) + [("all", r["all"])]
     for name, f in rows:
         table.add_row(name, str(f["words"]), str(f["covered"]), _pct(f["coverage"]),
                       _pct(f["expected_mixing_rate"]), _pct(f["observed_mixing_rate"]),
+                      f"{f['protected_spans']} ({f['protected_words']})",
                       end_section=name == rows[-2][0])
     console.print(table)
     if args.top:

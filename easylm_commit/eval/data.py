@@ -1,4 +1,5 @@
-"""Load the paper's QA test sets as flat SQuAD-style records, from the hub or from local files.
+"""Load the paper's QA test sets (and MLQA's dev set) as flat SQuAD-style records, from the hub or
+from local files.
 
 Every task sees the same columns: ``id``, ``context``, ``question``, ``answers`` (``{"text":
 [...]}``; an empty list or an empty string marks an unanswerable question) and ``lang`` (the
@@ -11,16 +12,18 @@ IndicQA are published on the hub only as scripts, so their data files are read d
   one; 1190 questions per language).
 - MLQA (hi): the official ``MLQA_V1.zip`` that ``facebook/mlqa``'s script downloads, file
   ``MLQA_V1/test/test-context-hi-question-hi.json`` (4918 questions), fetched and cached with
-  ``datasets.DownloadManager``.
+  ``datasets.DownloadManager``. Its ``dev`` split, ``MLQA_V1/dev/dev-context-hi-question-hi.json``
+  (507 questions) from the same zip, is the validation set the paper chose α on (footnote 6).
 - IndicQA (ta, bn): ``data/indicqa.<lang>.json`` of ``ai4bharat/IndicQA`` (the files its script
   reads, SQuAD format; the script calls them the ``test`` split), fetched with
   ``huggingface_hub``, pinned to ``INDICQA_REVISION``.
 
-Local files (clusters without hub access, and the tests): a directory holding
-``<benchmark>_<lang>.jsonl`` (``xquad_el.jsonl``, ``xquad_hi.jsonl``, ``xquad_th.jsonl``,
-``mlqa_hi.jsonl``, ``indicqa_ta.jsonl``, ``indicqa_bn.jsonl``), one JSON object per line with
-``context``, ``question``, ``answers`` (``{"text": [...]}``) and optionally ``id``; or
-``<benchmark>_<lang>.json`` in the nested SQuAD format of the original downloads. The directory
+Local files (clusters without hub access, and the tests): a directory holding one file per set,
+named after it (``SETS``): ``xquad_el``, ``xquad_hi``, ``xquad_th``, ``mlqa_hi``, ``indicqa_ta``,
+``indicqa_bn`` and ``mlqa_hi_dev`` (MLQA's dev split), each ``.jsonl``, one JSON object per line
+with ``context``, ``question``, ``answers`` (``{"text": [...]}``) and optionally ``id``, or
+``.json`` in the nested SQuAD format of the original downloads (so
+``MLQA_V1/dev/dev-context-hi-question-hi.json`` can be copied in as ``mlqa_hi_dev.json``). The directory
 is chosen with ``easylm-commit eval --local-data DIR``, with lm-eval's
 ``--metadata '{"local_data": "DIR"}'``, or with the environment variable ``EASYLM_COMMIT_QA_DATA``.
 """
@@ -31,8 +34,13 @@ from pathlib import Path
 
 from easylm_commit.errors import UserError
 
-# benchmark -> languages the paper evaluates (Table 2).
+# benchmark -> languages the paper evaluates (Tables 2 and 6).
 BENCHMARKS = {"mlqa": ("hi",), "xquad": ("el", "hi", "th"), "indicqa": ("ta", "bn")}
+# Every set a task reads: name (also the local file's name) -> (benchmark, language, split).
+# "test" is the set the paper reports (XQuAD's only split, which the hub calls validation);
+# "dev" is MLQA's dev split, for choosing hyper-parameters, never reported as a result.
+SETS = {f"{b}_{lang}": (b, lang, "test") for b, langs in BENCHMARKS.items() for lang in langs}
+SETS["mlqa_hi_dev"] = ("mlqa", "hi", "dev")
 LOCAL_DATA_ENV = "EASYLM_COMMIT_QA_DATA"
 MLQA_URL = "https://dl.fbaipublicfiles.com/MLQA/MLQA_V1.zip"
 INDICQA_REPO = "ai4bharat/IndicQA"
@@ -55,10 +63,15 @@ def _features():
     )
 
 
-def local_file(directory, benchmark, lang):
-    """The file of ``benchmark``/``lang`` in a local data directory, or None if it has none."""
+def set_name(benchmark, lang, split="test"):
+    """``mlqa_hi`` for the test set, ``mlqa_hi_dev`` for MLQA's dev split."""
+    return f"{benchmark}_{lang}" + ("" if split == "test" else f"_{split}")
+
+
+def local_file(directory, benchmark, lang, split="test"):
+    """The file of a set in a local data directory, or None if it has none."""
     for suffix in (".jsonl", ".json"):
-        path = Path(directory) / f"{benchmark}_{lang}{suffix}"
+        path = Path(directory) / f"{set_name(benchmark, lang, split)}{suffix}"
         if path.is_file():
             return path
     return None
@@ -130,7 +143,7 @@ def read_file(path, lang):
     return read_jsonl(path, lang) if path.suffix == ".jsonl" else read_squad(path, lang)
 
 
-def _from_hub(benchmark, lang):
+def _from_hub(benchmark, lang, split):
     import datasets
 
     if benchmark == "xquad":
@@ -142,8 +155,8 @@ def _from_hub(benchmark, lang):
         ]
     if benchmark == "mlqa":
         root = datasets.DownloadManager().download_and_extract(MLQA_URL)
-        name = f"test-context-{lang}-question-{lang}.json"
-        return read_squad(Path(root) / "MLQA_V1" / "test" / name, lang)
+        name = f"{split}-context-{lang}-question-{lang}.json"
+        return read_squad(Path(root) / "MLQA_V1" / split / name, lang)
     if benchmark == "indicqa":
         from huggingface_hub import hf_hub_download
 
@@ -155,35 +168,33 @@ def _from_hub(benchmark, lang):
     raise ValueError(f"unknown benchmark {benchmark!r}")
 
 
-def load_records(benchmark, lang, local_data=None):
-    """The test records of ``benchmark`` in ``lang`` as a list of flat dicts."""
-    if benchmark not in BENCHMARKS or lang not in BENCHMARKS[benchmark]:
-        raise UserError(f"no {benchmark} test set for language {lang!r}")
+def load_records(benchmark, lang, local_data=None, split="test"):
+    """The records of a set (``split`` "test" or, for MLQA, "dev") as a list of flat dicts."""
+    name = set_name(benchmark, lang, split)
+    if SETS.get(name) != (benchmark, lang, split):
+        raise UserError(f"no {benchmark} {split} set for language {lang!r}")
     local_data = local_data or os.environ.get(LOCAL_DATA_ENV) or None
     if local_data is None:
-        return _from_hub(benchmark, lang)
-    path = local_file(local_data, benchmark, lang)
+        return _from_hub(benchmark, lang, split)
+    path = local_file(local_data, benchmark, lang, split)
     if path is None:
-        raise UserError(
-            f"{local_data}: no {benchmark}_{lang}.jsonl or {benchmark}_{lang}.json "
-            f"(local QA data directory)"
-        )
+        raise UserError(f"{local_data}: no {name}.jsonl or {name}.json (local QA data directory)")
     records = read_file(path, lang)
     if not records:
         raise UserError(f"{path}: no records")
     return records
 
 
-def load_qa(benchmark, lang, local_data=None, **_metadata):
-    """lm-eval ``custom_dataset`` hook: a DatasetDict with one ``test`` split.
+def load_qa(benchmark, lang, local_data=None, split="test", **_metadata):
+    """lm-eval ``custom_dataset`` hook: a DatasetDict with one split, ``test`` for a test set
+    and ``validation`` for MLQA's dev set (the dev tasks set ``validation_split``).
 
-    lm-eval calls it with the task's ``dataset_kwargs`` (``benchmark``, ``lang``) and all of its
-    metadata (``local_data`` if given, the model arguments, the task version...), hence
-    ``**_metadata``.
+    lm-eval calls it with the task's ``dataset_kwargs`` (``benchmark``, ``lang``, ``split``) and
+    all of its metadata (``local_data`` if given, the model arguments, the task version...),
+    hence ``**_metadata``.
     """
     import datasets
 
-    records = load_records(benchmark, lang, local_data)
-    return datasets.DatasetDict(
-        {"test": datasets.Dataset.from_list(records, features=_features())}
-    )
+    records = load_records(benchmark, lang, local_data, split)
+    key = "validation" if split == "dev" else "test"
+    return datasets.DatasetDict({key: datasets.Dataset.from_list(records, features=_features())})

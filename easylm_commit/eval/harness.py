@@ -4,7 +4,7 @@ The equivalent lm-eval command line, for those who prefer it::
 
     lm_eval --model hf --model_args pretrained=HF_DIR \\
         --include_path "$(python -c 'import easylm_commit.eval as e; print(e.tasks_dir())')" \\
-        --tasks commit_qa,commit_qa_en [--metadata '{"local_data": "DIR"}']
+        --tasks commit_qa,commit_indicqa [--metadata '{"local_data": "DIR"}']
 """
 
 import json
@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 from easylm_commit.errors import UserError
-from easylm_commit.eval import BENCHMARKS, GROUPS, TASKS, tasks_dir
-from easylm_commit.eval.data import LOCAL_DATA_ENV, local_file
+from easylm_commit.eval import GROUPS, SETS, TASKS, task_set, tasks_dir
+from easylm_commit.eval.data import LOCAL_DATA_ENV, local_file, set_name
 
 
 def expand_tasks(spec):
@@ -39,13 +39,10 @@ def check_local_data(directory, names):
     if not Path(directory).is_dir():
         raise UserError(f"{directory}: local QA data directory not found")
     for task in _leaf_tasks(names):
-        benchmark, lang = task.removeprefix("commit_").removesuffix("_en").split("_")
-        assert lang in BENCHMARKS[benchmark]
-        if local_file(directory, benchmark, lang) is None:
-            raise UserError(
-                f"{directory}: no {benchmark}_{lang}.jsonl or {benchmark}_{lang}.json "
-                f"(needed by {task})"
-            )
+        benchmark, lang, split = SETS[task_set(task)]
+        if local_file(directory, benchmark, lang, split) is None:
+            name = set_name(benchmark, lang, split)
+            raise UserError(f"{directory}: no {name}.jsonl or {name}.json (needed by {task})")
 
 
 def run_lm_eval(model_path, tasks, tokenizer=None, local_data=None, limit=None,
@@ -84,7 +81,7 @@ def run_lm_eval(model_path, tasks, tokenizer=None, local_data=None, limit=None,
         device=device,
         limit=limit,
         log_samples=log_samples,
-        bootstrap_iters=0,  # standard errors are not reported in Table 2; they cost minutes
+        bootstrap_iters=0,  # the paper reports no standard errors; they cost minutes
     )
 
 

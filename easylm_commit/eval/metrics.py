@@ -29,13 +29,22 @@ the maximum over the references (as in SQuAD and MLQA). Everything hinges on
     (embedded Latin), delete punctuation (the danda ``।`` and double danda ``॥`` are ``Po``),
     whitespace tokens. No articles.
 
-Unanswerable questions (IndicQA has them; their gold answer is the empty string) follow the
-SQuAD v2 convention. The prompt does not ask the model for a special token, because the
-instruction-tuned models never saw one; instead a prediction counts as "no answer" when it is
-empty after normalisation or equals one of a short list of "no answer" phrases (``NO_ANSWER``, in
-English and each target language, compared after normalisation). An empty gold answer scores
-EM = F1 = 1 if the prediction is "no answer" and 0 otherwise; an answerable question scored
-against a "no answer" prediction gets 0 as usual. With several references the best one counts.
+Empty gold answers. Two rules, chosen by the benchmark, never by the language:
+
+- MLQA and XQuAD have no unanswerable questions, and their official scripts (MLQA's
+  ``mlqa_evaluation_v1.py``, SQuAD v1.1's ``evaluate-v1.1.py``) score a gold answer that normalises
+  to nothing like any other: EM = 1 only if the prediction normalises to nothing too, and F1 = 0
+  always (no token in common). ``score`` does exactly that by default, so that for ``en`` and
+  ``hi`` it equals MLQA's script on every input.
+- IndicQA contains unanswerable questions (gold answer the empty string), scored as in SQuAD
+  v2.0 when ``score(..., unanswerable=True)`` (the IndicQA tasks pass it). The prompt does not ask
+  the model for a special token, because the instruction-tuned models never saw one; instead a
+  prediction counts as "no answer" when it is empty after normalisation or equals one of a short
+  list of "no answer" phrases (``NO_ANSWER``, in English and each target language, compared after
+  normalisation). An empty gold answer then scores EM = F1 = 1 if the prediction is "no answer"
+  and 0 otherwise; an answerable question scored against a "no answer" prediction gets 0 as usual.
+
+With several references the best one counts. An empty list of references is read as ``[""]``.
 """
 
 import functools
@@ -132,19 +141,21 @@ def _f1(pred_tokens, gold_tokens):
     return 2 * precision * recall / (precision + recall)
 
 
-def score(prediction, references, lang):
+def score(prediction, references, lang, unanswerable=False):
     """EM (0/1) and token F1 of ``prediction`` against the best of ``references``.
 
-    An empty ``references`` list, or an empty reference, means the question is unanswerable.
+    ``unanswerable``: the benchmark has unanswerable questions (IndicQA), marked by an empty
+    reference or an empty ``references`` list; see the module docstring for both rules.
     """
     pred_tokens = tokens(prediction, lang)
     best_em, best_f1 = 0, 0.0
     for reference in list(references) or [""]:
         gold_tokens = tokens(reference, lang)
-        if not gold_tokens:
+        if not gold_tokens and unanswerable:
             em = int(is_no_answer(prediction, lang))
             f1 = float(em)
         else:
+            # MLQA/SQuAD v1: an empty gold answer matches only an empty prediction, F1 is 0.
             em = int(pred_tokens == gold_tokens)
             f1 = _f1(pred_tokens, gold_tokens)
         best_em, best_f1 = max(best_em, em), max(best_f1, f1)

@@ -1,36 +1,76 @@
-"""lm-eval result files -> the paper's Table 2: rows are models, columns EM/F1 per test set and
-their unweighted average. One table per prompt variant found (target-language prompt, English
-prompt). Written as Markdown and CSV, plus a bar chart of EM per test set and model.
+"""lm-eval result files -> the paper's Tables 2 and 6, and the choice of a run on a validation set.
 
-Scores are percentages (lm-eval stores fractions). An average is only given for a row that has
-every test set of its table, so that rows stay comparable.
+**Tables.** ``TABLES`` (``easylm_commit.eval``): Table 2 is MLQA hi, XQuAD hi, th, el; Table 6 is
+IndicQA ta, bn. Every table shows all of its columns in the paper's order, EM and F1 per set, and
+its own unweighted average. A row is a run and a prompt variant (a run evaluated with both the
+target-language and the English prompt has two rows, as the paper's "Alpaca" and "+En prompt"
+rows), named by ``--names`` or else by the model directory. An average is only given for a row
+that has every set of its table: a mean over fewer sets is not comparable, so it is never shown
+(the cell is "—"). MLQA's dev set (``VALIDATION``) gets a table of its own and is in no average.
+
+**Selection** (``select``): the run with the best EM on one task (F1 breaks ties; a full tie
+goes to the run listed first), the way the paper chose α on MLQA's dev set (footnote 6). Every
+run must have that task: choosing from an incomplete sweep is an error that names the file.
+
+Scores are percentages (lm-eval stores fractions), printed rounded half up: the paper prints
+rounded numbers, and lm-eval's fractions times 100 carry float noise (a mean of 22.35 can come
+out as 22.349999999999998) that plain float formatting would round down.
+
+Files: ``report.md`` (what ``easylm-commit report`` prints: every table, and the selection),
+``table2.csv``/``table6.csv``/``validation.csv`` (one row per run and prompt, two decimals),
+``table2_em.png``/``table6_em.png`` (EM per set and row), ``selection.json`` with
+``--select-by``. A table without rows is left out.
 """
 
 import csv
 import io
 import json
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Optional
 
 from easylm_commit.atomic import atomic_path
 from easylm_commit.errors import UserError
-from easylm_commit.eval import DATASETS, PROMPT_SUFFIXES, TASKS
+from easylm_commit.eval import PROMPT_SUFFIXES, TABLES, TASKS, VALIDATION
 
 LABELS = {
     "mlqa_hi": "MLQA hi", "xquad_el": "XQuAD el", "xquad_hi": "XQuAD hi",
     "xquad_th": "XQuAD th", "indicqa_ta": "IndicQA ta", "indicqa_bn": "IndicQA bn",
+    "mlqa_hi_dev": "MLQA hi dev",
 }
-PROMPTS = {"": "target-language prompt", "_en": "English prompt"}
+PROMPTS = {"": "target", "_en": "English"}
 METRICS = ("exact_match", "f1")
+# Output file stems of the tables.
+FILES = {"Table 2": "table2", "Table 6": "table6", "Validation": "validation"}
 
 
 @dataclass
 class Entry:
-    """One results file: a model name and its scores, task -> {"exact_match", "f1"} in %."""
+    """One results file: a run name and its scores, task -> {"exact_match", "f1"} in %."""
 
     model: str
     source: Path
     scores: dict = field(default_factory=dict)
+
+
+@dataclass
+class Row:
+    """One line of a table: a run and a prompt variant; ``cells`` holds (EM, F1) or None per set,
+    ``average`` (EM, F1) or None when a set is missing (or the table has no average)."""
+
+    model: str
+    prompt: str
+    cells: list
+    average: Optional[tuple]
+
+
+@dataclass
+class Table:
+    title: str
+    sets: tuple
+    rows: list
+    averaged: bool = True
 
 
 def _model_name(results, path):
@@ -66,9 +106,14 @@ def load_entry(path, name=None):
             continue
         metrics = per_task[task]
         try:
-            entry.scores[task] = {m: 100.0 * float(metrics[f"{m},none"]) for m in METRICS}
+            fractions = {m: float(metrics[f"{m},none"]) for m in METRICS}
         except (KeyError, TypeError, ValueError):
             raise UserError(f"{path}: task {task} has no exact_match/f1 scores") from None
+        for m, value in fractions.items():
+            if not 0.0 <= value <= 1.0:  # also refuses NaN
+                raise UserError(f"{path}: task {task}: {m} {value} is not a fraction in [0, 1] "
+                                f"(lm-eval stores fractions; the report shows percentages)")
+        entry.scores[task] = {m: 100.0 * v for m, v in fractions.items()}
     return entry
 
 
@@ -77,104 +122,188 @@ def collect(paths_and_names):
     return [load_entry(path, name) for path, name in paths_and_names]
 
 
-def tables(entries):
-    """``[(prompt suffix, header, rows)]``, one per prompt variant present; cells are floats or
-    None (missing)."""
-    out = []
-    for suffix in PROMPT_SUFFIXES:
-        datasets = [d for d in DATASETS if any(f"commit_{d}{suffix}" in e.scores for e in entries)]
-        if not datasets:
-            continue
-        header = ["model"] + [f"{LABELS[d]} {m}" for d in datasets for m in ("EM", "F1")]
-        header += ["Avg EM", "Avg F1"]
-        rows = []
-        for e in entries:
-            got = [e.scores.get(f"commit_{d}{suffix}") for d in datasets]
+def _table(title, sets, entries, averaged=True):
+    rows = []
+    for e in entries:
+        for suffix in PROMPT_SUFFIXES:
+            got = [e.scores.get(f"commit_{d}{suffix}") for d in sets]
             if not any(got):
                 continue
-            cells = [s[m] if s else None for s in got for m in METRICS]
-            complete = all(got)
-            avgs = [sum(s[m] for s in got) / len(got) if complete else None for m in METRICS]
-            rows.append([e.model] + cells + avgs)
-        out.append((suffix, header, rows))
-    return out
+            cells = [(s["exact_match"], s["f1"]) if s else None for s in got]
+            average = None
+            if averaged and all(got):
+                average = tuple(sum(s[m] for s in got) / len(got) for m in METRICS)
+            rows.append(Row(e.model, PROMPTS[suffix], cells, average))
+    return Table(title, sets, rows, averaged)
 
 
-def _fmt(cell):
-    return "—" if cell is None else (f"{cell:.1f}" if isinstance(cell, float) else str(cell))
+def tables(entries):
+    """The paper's tables (and the validation table) that have at least one row."""
+    out = [_table(title, sets, entries) for title, sets in TABLES.items()]
+    out.append(_table("Validation", VALIDATION, entries, averaged=False))
+    return [t for t in out if t.rows]
+
+
+def rounded(value, places=1):
+    """``value`` rounded half up to ``places`` decimals, as a string ("—" for None)."""
+    if value is None:
+        return "—"
+    # round(.., 9) drops the float noise first: 22.349999999999998 -> 22.35 -> "22.4".
+    exact = Decimal(repr(round(value, 9)))
+    return str(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def _header(table):
+    header = ["model", "prompt"] + [f"{LABELS[d]} {m}" for d in table.sets for m in ("EM", "F1")]
+    return header + (["Avg EM", "Avg F1"] if table.averaged else [])
+
+
+def _cells(row, table):
+    cells = [c for pair in row.cells for c in (pair or (None, None))]
+    return cells + (list(row.average or (None, None)) if table.averaged else [])
+
+
+def _caption(table):
+    if not table.averaged:
+        return f"**{table.title}** ({', '.join(LABELS[d] for d in table.sets)}; EM / F1, %)"
+    return (f"**{table.title}** (EM / F1, %; Avg: unweighted mean of "
+            f"{', '.join(LABELS[d] for d in table.sets)}; — where a set is missing)")
 
 
 def markdown_tables(entries):
     parts = []
-    for suffix, header, rows in tables(entries):
-        parts.append(f"**Table 2, {PROMPTS[suffix]}** (EM / F1, %)\n")
+    for table in tables(entries):
+        header = _header(table)
+        parts.append(_caption(table) + "\n")
         parts.append("| " + " | ".join(header) + " |")
-        parts.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
-        parts.extend("| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows)
+        parts.append("|" + "|".join(["---", "---"] + ["---:"] * (len(header) - 2)) + "|")
+        for row in table.rows:
+            cells = [row.model, row.prompt] + [rounded(c) for c in _cells(row, table)]
+            parts.append("| " + " | ".join(cells) + " |")
         parts.append("")
     return "\n".join(parts)
 
 
-def csv_text(entries):
-    """One row per model and prompt variant, all twelve-task columns, empty where missing."""
+def csv_text(table):
+    """One row per run and prompt variant, every column of the table, empty where missing."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["model", "prompt"] + [f"{d}_{m}" for d in DATASETS for m in ("em", "f1")]
-                    + ["avg_em", "avg_f1"])
-    for suffix, _header, rows in tables(entries):
-        present = [d for d in DATASETS if any(f"commit_{d}{suffix}" in e.scores for e in entries)]
-        for row in rows:
-            by_dataset = dict(zip(present, zip(row[1:-2:2], row[2:-2:2])))
-            cells = [c for d in DATASETS for c in by_dataset.get(d, (None, None))]
-            writer.writerow([row[0], PROMPTS[suffix]] + [
-                "" if c is None else f"{c:.2f}" for c in cells + row[-2:]
-            ])
+    writer.writerow(["model", "prompt"] + [f"{d}_{m}" for d in table.sets for m in ("em", "f1")]
+                    + (["avg_em", "avg_f1"] if table.averaged else []))
+    for row in table.rows:
+        writer.writerow([row.model, row.prompt] + [
+            "" if c is None else rounded(c, 2) for c in _cells(row, table)
+        ])
     return buf.getvalue()
 
 
-def bar_chart(entries, path):
-    """EM per test set (x) and model (bars), one panel per prompt variant, saved as PNG."""
+# --- Choosing a run on a validation task --------------------------------------------------
+
+@dataclass
+class Selection:
+    task: str
+    selected: Entry
+    ranking: list  # entries, best first
+
+    def as_dict(self):
+        return {
+            "task": self.task,
+            "rule": "best exact_match, then f1; a full tie goes to the run listed first",
+            "selected": self.selected.model,
+            "source": str(self.selected.source),
+            "ranking": [
+                {"name": e.model, "source": str(e.source), **e.scores[self.task]}
+                for e in self.ranking
+            ],
+        }
+
+    def ties(self):
+        best = self.selected.scores[self.task]
+        return [e.model for e in self.ranking[1:] if e.scores[self.task] == best]
+
+    def markdown(self):
+        lines = [f"**Selection** by {self.task} (best EM; F1 breaks ties)\n",
+                 "| rank | model | EM | F1 |", "|---:|---|---:|---:|"]
+        for i, e in enumerate(self.ranking, 1):
+            s = e.scores[self.task]
+            lines.append(f"| {i} | {e.model} | {rounded(s['exact_match'])} | {rounded(s['f1'])} |")
+        lines += ["", f"selected: {self.selected.model}", ""]
+        return "\n".join(lines)
+
+
+def select(entries, task):
+    """The run with the best EM on ``task``, F1 breaking ties (see the module docstring)."""
+    if task not in TASKS:
+        raise UserError(f"--select-by {task}: not a task of ours; choose from {', '.join(TASKS)}")
+    for e in entries:
+        if task not in e.scores:
+            raise UserError(
+                f"{e.source}: run {e.model} has no {task} results, so it cannot be compared "
+                f"(evaluate it with --tasks {task}, or leave it out)"
+            )
+    names = [e.model for e in entries]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UserError(f"run name {', '.join(twice)} given twice; name the runs with --names")
+    # sorted() is stable: of runs with equal EM and F1 the one listed first stays first.
+    ranking = sorted(entries, key=lambda e: (-e.scores[task]["exact_match"],
+                                             -e.scores[task]["f1"]))
+    return Selection(task, ranking[0], ranking)
+
+
+def markdown_report(entries, selection=None):
+    """Everything ``easylm-commit report`` prints and writes to ``report.md``."""
+    text = markdown_tables(entries)
+    if selection is not None:
+        text += "\n" + selection.markdown()
+    return text
+
+
+# --- Files ---------------------------------------------------------------------------------
+
+def bar_chart(table, path):
+    """EM per set (x) and row (bars), saved as PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = tables(entries)
-    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 3.6 * len(panels)), squeeze=False)
-    for ax, (suffix, header, rows) in zip(axes[:, 0], panels):
-        labels = [h.removesuffix(" EM") for h in header[1:-2:2]]
-        width = 0.8 / max(len(rows), 1)
-        for i, row in enumerate(rows):
-            em = [c if c is not None else float("nan") for c in row[1:-2:2]]  # nan: no bar
-            xs = [x + (i - (len(rows) - 1) / 2) * width for x in range(len(labels))]
-            ax.bar(xs, em, width, label=row[0])
-        ax.set_xticks(range(len(labels)), labels)
-        ax.set_ylabel("EM (%)")
-        ax.set_title(f"Exact match, {PROMPTS[suffix]}")
-        ax.legend(fontsize="small")
+    labels = [LABELS[d] for d in table.sets]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(labels) + 3), 3.8))
+    width = 0.8 / len(table.rows)
+    for i, row in enumerate(table.rows):
+        em = [pair[0] if pair else float("nan") for pair in row.cells]  # nan: no bar
+        xs = [x + (i - (len(table.rows) - 1) / 2) * width for x in range(len(labels))]
+        ax.bar(xs, em, width, label=f"{row.model} ({row.prompt} prompt)")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylabel("EM (%)")
+    ax.set_title(f"{table.title}: exact match")
+    ax.legend(fontsize="small")
     fig.tight_layout()
-    _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
 
 
-def _atomic(path, write):
-    with atomic_path(path) as tmp:
-        write(tmp)
-
-
 def _write_text(path, text):
-    def write(tmp):
+    with atomic_path(path) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
 
-    _atomic(path, write)
 
-
-def write_report(entries, out_dir):
-    """Write table2.md, table2.csv and table2_em.png into ``out_dir``; return their paths."""
+def write_report(entries, out_dir, selection=None):
+    """Write the report files into ``out_dir`` (see the module docstring); return their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = out_dir / "table2.md", out_dir / "table2.csv", out_dir / "table2_em.png"
-    _write_text(paths[0], markdown_tables(entries))
-    _write_text(paths[1], csv_text(entries))
-    bar_chart(entries, paths[2])
+    paths = [out_dir / "report.md"]
+    _write_text(paths[0], markdown_report(entries, selection))
+    for table in tables(entries):
+        stem = FILES[table.title]
+        paths.append(out_dir / f"{stem}.csv")
+        _write_text(paths[-1], csv_text(table))
+        if table.averaged:
+            paths.append(out_dir / f"{stem}_em.png")
+            bar_chart(table, paths[-1])
+    if selection is not None:
+        paths.append(out_dir / "selection.json")
+        _write_text(paths[-1], json.dumps(selection.as_dict(), ensure_ascii=False, indent=2) + "\n")
     return paths

@@ -26,4 +26,11 @@ def first_answer(doc):
 
 
 def process_results(doc, results):
+    """MLQA and XQuAD: scored as their official scripts do (an empty gold answer is no special
+    case)."""
     return score(results[0], doc["answers"]["text"], doc["lang"])
+
+
+def process_results_unanswerable(doc, results):
+    """IndicQA: an empty gold answer marks an unanswerable question (SQuAD v2.0 rule)."""
+    return score(results[0], doc["answers"]["text"], doc["lang"], unanswerable=True)

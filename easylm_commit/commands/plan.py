@@ -1,0 +1,484 @@
+"""``easylm-commit plan``: the paper's experiment for one target language, from a Hugging Face
+LLaMA to the tables, as one resumable sequence of commands.
+
+1. Checks, on the CPU, before any accelerator time is spent: the model folder, tokenizer vs
+   checkpoint vocabulary, sequence length vs context, the dictionary and its coverage of the
+   data (and the steps of an epoch) through ``easylm-commit stats``, EasyLM and the train
+   route through ``easylm-commit doctor``, the JAX backend, lm-eval and the QA data, free disk
+   for every checkpoint still to be written.
+2. The steps (``easylm_commit.paper_plan``): convert, align, train, convert back, evaluate,
+   report. ``--dry-run`` prints them, commands in full, and runs nothing.
+3. Running them (``easylm_commit.resumable``): a finished step leaves a marker and is skipped
+   by the next run of the same command; a step killed midway is redone from its start.
+"""
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from easylm_commit import paper_plan
+from easylm_commit.errors import UserError
+
+HELP = "the paper's experiment for one language: checks, then every step, resumable"
+
+# Coverage below this share of words mixes too little to be COMMIT (MUSE en-hi covers about
+# two thirds of Alpaca's words); a warning, not an error: small dictionaries are a choice.
+LOW_COVERAGE = 0.3
+# Local corpora larger than this are not read whole by the checks (it would take minutes);
+# `easylm-commit stats` on a sample says the same.
+CORPUS_CHECK_BYTES = 100 * 2 ** 20
+
+
+def add_arguments(parser):
+    g = parser.add_argument_group("inputs")
+    g.add_argument("--target", help="target language code (hi, el, th, ta, bn, ...; default hi with --demo)")
+    g.add_argument("--hf-model", required=True, metavar="DIR",
+                   help="Hugging Face LLaMA folder (config.json and weights) to start from")
+    g.add_argument("--tokenizer", metavar="TOK", help="LLaMA tokenizer (default: --hf-model)")
+    g.add_argument("--dictionary", help="MUSE dictionary en-<target>.txt")
+    g.add_argument("--instructions", metavar="PATH",
+                   help="Alpaca records, local .json/.jsonl (tatsu-lab/stanford_alpaca's alpaca_data.json)")
+    g.add_argument("--corpus", default=None,
+                   help="alignment corpus: a local .jsonl or a hub dataset (default graelo/wikipedia, streamed)")
+    g.add_argument("--corpus-name", help="hub config of --corpus (default 20230601.<target> for graelo/wikipedia)")
+    g.add_argument("--corpus-field", default="text", help="text field of the corpus (default text)")
+    g.add_argument("--mt-instructions", metavar="PATH",
+                   help="machine-translated Alpaca (for the run 'mt')")
+    g.add_argument("--demo", action="store_true",
+                   help="the embedded English-Hindi demo dictionary, records and corpus where none is given")
+    g.add_argument("--out", required=True, metavar="DIR",
+                   help="where checkpoints, logs, results and the report go; rerun with the same "
+                        "--out to resume")
+    g.add_argument("--runs", default=",".join(paper_plan.DEFAULT_RUNS),
+                   help="comma-separated rows to produce: " + ", ".join(
+                       f"{k} ({r.label})" for k, r in paper_plan.RUNS.items())
+                        + f" (default {','.join(paper_plan.DEFAULT_RUNS)})")
+
+    t = parser.add_argument_group("training (the paper's settings by default)")
+    t.add_argument("--epochs", type=int, default=3, help="tuning epochs (default 3)")
+    t.add_argument("--steps-per-epoch", type=int, metavar="N",
+                   help="skip measuring an epoch with `stats` and use N steps")
+    t.add_argument("--align-steps", type=int, default=10000, help="alignment steps (default 10000)")
+    t.add_argument("--align-warmup", type=int, default=300, help="alignment warmup steps (default 300)")
+    t.add_argument("--alpha", type=float, default=0.9, help="COMMIT's alpha (default 0.9)")
+    t.add_argument("--lr", type=float, default=2e-5, help="peak learning rate (default 2e-5)")
+    t.add_argument("--batch-size", type=int, default=16, help="sequences per step (default 16)")
+    t.add_argument("--seq-length", type=int, default=512, help="tokens per sequence (default 512)")
+    t.add_argument("--mesh-dim", default="1,-1,1",
+                   help="EasyLM's --mesh_dim (dp,fsdp,mp; default 1,-1,1: FSDP over all devices)")
+    t.add_argument("--dtype", default="bf16", help="EasyLM's compute --dtype (default bf16)")
+    t.add_argument("--checkpoint-dtype", default="bf16", choices=("bf16", "fp16", "fp32"),
+                   help="dtype of the EasyLM checkpoints written (default bf16)")
+    t.add_argument("--base-model", default="llama_7b",
+                   help="EasyLM preset under the --llama.* flags read from config.json (default llama_7b)")
+    t.add_argument("--save-freq", type=int, default=1000,
+                   help="steps between checkpoint saves (default 1000; the last step is always saved)")
+    t.add_argument("--log-freq", type=int, default=10, help="steps between logged metrics (default 10)")
+    t.add_argument("--tokenizer-processes", type=int, default=4,
+                   help="worker processes mixing the alignment corpus (default 4)")
+    t.add_argument("--train-route", choices=("launcher", "patched"), default="launcher",
+                   help="launcher: python -m easylm_commit.llama_train on an unpatched EasyLM "
+                        "(default); patched: EasyLM's own llama_train after `easylm-commit patch`")
+    t.add_argument("--train-flag", action="append", default=[], metavar="FLAG",
+                   help="extra flag for every EasyLM training command (repeat it)")
+    t.add_argument("--easylm-dir", help="EasyLM checkout (default $EASYLM_DIR)")
+
+    e = parser.add_argument_group("evaluation")
+    e.add_argument("--tasks", help="comma-separated eval tasks or groups (default: the target's "
+                                   "test sets, target-language and English prompt)")
+    e.add_argument("--qa-data", metavar="DIR",
+                   help="local test sets (<benchmark>_<lang>.jsonl; default: the hub)")
+    e.add_argument("--eval-limit", type=int, metavar="N", help="only N questions per task (smoke runs)")
+    e.add_argument("--eval-device", default="cuda", help="torch device for evaluation (default cuda)")
+    e.add_argument("--eval-batch-size", default="auto", help="generation batch size (default auto)")
+    e.add_argument("--eval-dtype", default="auto", help="model dtype for evaluation (default auto)")
+
+    c = parser.add_argument_group("control")
+    c.add_argument("--dry-run", action="store_true",
+                   help="run the checks and print every step's command; run nothing")
+    c.add_argument("--until", choices=paper_plan.PHASES,
+                   help="stop after this phase (e.g. train on a TPU host, then evaluate elsewhere)")
+
+
+# -- arguments -----------------------------------------------------------------------------
+
+def _abs_if_local(path):
+    return os.path.abspath(path) if path and os.path.exists(path) else path
+
+
+def resolve(args):
+    """Fill defaults (demo files, tokenizer, tasks) and validate option values."""
+    if args.demo:
+        from easylm_commit import demo
+
+        args.target = args.target or "hi"
+        args.dictionary = args.dictionary or demo.DEMO_DICTIONARY
+        args.instructions = args.instructions or demo.DEMO_INSTRUCTIONS
+        args.corpus = args.corpus or demo.DEMO_CORPUS
+    if not args.target:
+        raise UserError("--target is required (the language code, e.g. hi; or --demo)")
+    for name in ("dictionary", "instructions"):
+        if not getattr(args, name):
+            raise UserError(f"--{name} is required (or --demo for the embedded demo)")
+    args.corpus = args.corpus or "graelo/wikipedia"
+    runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    unknown = [r for r in runs if r not in paper_plan.RUNS]
+    if unknown or not runs:
+        raise UserError(f"--runs: unknown run {', '.join(unknown) or '(none given)'}; "
+                        f"choose from {', '.join(paper_plan.RUNS)}")
+    args.runs = list(dict.fromkeys(runs))
+    if "mt" in args.runs and not args.mt_instructions:
+        raise UserError("--runs mt needs --mt-instructions (Alpaca translated into the target language)")
+    for name in ("epochs", "align_steps", "batch_size", "seq_length", "save_freq", "log_freq",
+                 "tokenizer_processes"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.steps_per_epoch is not None and args.steps_per_epoch < 1:
+        raise UserError(f"--steps-per-epoch must be at least 1, got {args.steps_per_epoch}")
+    if args.eval_limit is not None and args.eval_limit < 1:
+        raise UserError(f"--eval-limit must be at least 1, got {args.eval_limit}")
+    if not 0.0 <= args.alpha <= 1.0:
+        raise UserError(f"--alpha must be in [0, 1], got {args.alpha}")
+    if args.tasks:
+        from easylm_commit.eval.harness import expand_tasks
+
+        args.tasks = expand_tasks(args.tasks)
+    else:
+        args.tasks = paper_plan.default_tasks(args.target)
+        if not args.tasks:
+            raise UserError(f"no test set of the paper is in language {args.target!r}: "
+                            "name the tasks with --tasks")
+    args.tokenizer = args.tokenizer or args.hf_model
+    for name in ("hf_model", "tokenizer", "dictionary", "instructions", "mt_instructions",
+                 "qa_data", "corpus"):
+        setattr(args, name, _abs_if_local(getattr(args, name)))
+    args.out = os.path.abspath(args.out)
+    args.easylm_dir = args.easylm_dir or os.environ.get("EASYLM_DIR") or None
+    if args.easylm_dir:
+        args.easylm_dir = os.path.abspath(args.easylm_dir)
+
+
+# -- checks ----------------------------------------------------------------------------------
+
+class Checks:
+    """Findings, one line each: ``ok``, ``warn`` or ``FAIL`` and what to do."""
+
+    def __init__(self, echo):
+        self.items = []
+        self.echo = echo
+
+    def add(self, level, message):
+        self.items.append((level, message))
+        self.echo(f"{level:>4}  {message}")
+
+    @property
+    def failed(self):
+        return [m for level, m in self.items if level == "FAIL"]
+
+
+def _cache_key(*parts):
+    from easylm_commit.resumable import _stat_signature
+
+    blob = json.dumps([p if not (isinstance(p, str) and os.path.exists(p)) else _stat_signature(p)
+                       for p in parts])
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
+
+
+def run_stats(args, data, mode, template="en", tokenizer=True, text_field=None, cache_writes=None):
+    """``easylm-commit stats --json`` in a subprocess (the same numbers a user sees), cached in
+    ``OUT/.plan/stats`` by the inputs' sizes and times so a resumed plan does not re-read
+    Alpaca. Returns the parsed JSON, or raises UserError with stats' own message. New results
+    are appended to ``cache_writes`` as (path, result), written only once the checks pass, so
+    a plan that stops at its checks leaves no folder behind."""
+    argv = [sys.executable, "-m", "easylm_commit.cli", "stats", "--quiet", "--json", "--top", "5",
+            "--dictionary", args.dictionary, "--input", data]
+    if text_field:
+        argv += ["--text-field", text_field, "--reverse-dictionary", "--alpha", "0.5"]
+    else:
+        argv += ["--mode", mode, "--alpha", str(args.alpha), "--template", template]
+    if args.target == "th":
+        argv += ["--segmenter", "thai"]
+    if tokenizer:
+        argv += ["--tokenizer", args.tokenizer, "--batch-size", str(args.batch_size),
+                 "--seq-length", str(args.seq_length)]
+    cache = os.path.join(args.out, ".plan", "stats", _cache_key(*argv[3:]) + ".json")
+    if os.path.isfile(cache):
+        with open(cache, encoding="utf-8") as f:
+            return json.load(f)
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        raise UserError(lines[-1] if lines else f"easylm-commit stats failed ({proc.returncode})")
+    result = json.loads(proc.stdout)
+    if cache_writes is not None:
+        cache_writes.append((cache, result))
+    return result
+
+
+def write_stats_cache(cache_writes):
+    from easylm_commit.atomic import atomic_output
+
+    for path, result in cache_writes:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with atomic_output(path) as f:
+            json.dump(result, f)
+
+
+def check_model(args, checks):
+    try:
+        config = paper_plan.read_hf_config(args.hf_model)
+    except UserError as e:
+        checks.add("FAIL", str(e))
+        return None
+    n = paper_plan.param_count(config)
+    checks.add("ok", f"model {args.hf_model}: LLaMA, {n / 1e9:.2f}B parameters, vocabulary "
+                     f"{config['vocab_size']}, context {config['max_position_embeddings']}")
+    if args.seq_length > config["max_position_embeddings"]:
+        checks.add("FAIL", f"--seq-length {args.seq_length} is longer than the model's context "
+                           f"({config['max_position_embeddings']})")
+    return config
+
+
+def check_tokenizer(args, config, checks):
+    from easylm_commit.commands.stats import load_tokenizer
+
+    try:
+        tokenizer = load_tokenizer(args.tokenizer)
+    except UserError as e:
+        checks.add("FAIL", str(e))
+        return False
+    n = len(tokenizer)
+    if config is None:
+        checks.add("ok", f"tokenizer {args.tokenizer}: {n} tokens")
+    elif n > config["vocab_size"]:
+        checks.add("FAIL", f"tokenizer {args.tokenizer} has {n} tokens but the checkpoint's "
+                           f"embedding only {config['vocab_size']}: ids past the table would crash "
+                           "training (a pad token added to the tokenizer?)")
+    elif n < config["vocab_size"]:
+        checks.add("warn", f"tokenizer {args.tokenizer}: {n} tokens, checkpoint vocabulary "
+                           f"{config['vocab_size']} (unused rows are harmless if intended)")
+    else:
+        checks.add("ok", f"tokenizer {args.tokenizer}: {n} tokens = the checkpoint's vocabulary")
+    return True
+
+
+def check_data(args, tokenizer_ok, checks):
+    """Dictionary coverage of the data and the steps of an epoch for each tuning run."""
+    from easylm_commit.dictionary import BilingualDictionary
+
+    try:
+        d = BilingualDictionary.load(args.dictionary).stats()
+    except UserError as e:
+        checks.add("FAIL", str(e))
+        return {}
+    skipped = (f", {d.skipped_lines} malformed line(s) skipped (first: line {d.first_skipped_line})"
+               if d.skipped_lines else "")
+    checks.add("warn" if skipped else "ok",
+               f"dictionary {args.dictionary}: {d.pairs} pairs, {d.sources} words{skipped}")
+    combos = []
+    for r in args.runs:
+        run = paper_plan.RUNS[r]
+        if run.mode:
+            key = (run.data, run.mode, args.target if run.target_template else "en")
+            if key not in combos:
+                combos.append(key)
+    steps_per_epoch = {}
+    measure = tokenizer_ok and args.steps_per_epoch is None
+    for data_key, mode, template in combos:
+        data = args.mt_instructions if data_key == "mt" else args.instructions
+        try:
+            s = run_stats(args, data, mode, template, tokenizer=measure,
+                          cache_writes=args.cache_writes)
+        except UserError as e:
+            checks.add("FAIL", str(e))
+            continue
+        spe = s["steps_per_epoch"] if measure else args.steps_per_epoch
+        steps_per_epoch[(data_key, mode, template)] = spe
+        cov = s["all"]["coverage"]
+        cost = (f"{spe} steps/epoch at {args.batch_size} x {args.seq_length}" if spe
+                else "steps/epoch unknown (no tokenizer)")
+        line = (f"{os.path.basename(data)} ({mode}, template {template}): {s['records']} records"
+                + (f", {s['skipped']} bad skipped" if s["skipped"] else "")
+                + f"; dictionary covers {100 * cov:.1f}% of the words; {cost}")
+        if mode != "none" and cov == 0:
+            checks.add("FAIL", line + ": nothing would be mixed (wrong dictionary direction or language?)")
+        elif mode != "none" and cov < LOW_COVERAGE:
+            checks.add("warn", line + f" (below {100 * LOW_COVERAGE:.0f}%: little would be mixed)")
+        else:
+            checks.add("ok", line)
+    return steps_per_epoch
+
+
+def check_corpus(args, checks):
+    if not any(paper_plan.RUNS[r].align for r in args.runs):
+        return
+    if not os.path.exists(args.corpus):
+        checks.add("warn", f"corpus {args.corpus} is a hub dataset: streamed at training time, "
+                           "coverage not checked here (run easylm-commit stats on a local sample)")
+        return
+    if os.path.getsize(args.corpus) > CORPUS_CHECK_BYTES:
+        checks.add("warn", f"corpus {args.corpus} is large: coverage not checked here "
+                           "(run easylm-commit stats --text-field on a sample)")
+        return
+    try:
+        s = run_stats(args, args.corpus, None, tokenizer=False, text_field=args.corpus_field,
+                      cache_writes=args.cache_writes)
+    except UserError as e:
+        checks.add("FAIL", str(e))
+        return
+    cov = s["all"]["coverage"]
+    line = (f"corpus {os.path.basename(args.corpus)}: {s['records']} records; the reversed "
+            f"dictionary covers {100 * cov:.1f}% of the words")
+    checks.add("FAIL" if cov == 0 else "ok", line + (": nothing would be mixed" if cov == 0 else ""))
+
+
+def check_easylm(args, checks, needs_train):
+    """``easylm-commit doctor`` in a subprocess: EasyLM importable, versions, patch vs route;
+    and the JAX backend in another (a TPU is held by the process that first touches it, so
+    this process must not)."""
+    if not args.easylm_dir:
+        checks.add("FAIL", "no EasyLM checkout: set EASYLM_DIR (git clone "
+                           "https://github.com/young-geng/EasyLM) or pass --easylm-dir")
+        return
+    proc = subprocess.run([sys.executable, "-m", "easylm_commit.cli", "doctor", "--easylm-dir",
+                           args.easylm_dir, "--route", args.train_route],
+                          capture_output=True, text=True)
+    from easylm_commit.commands.doctor import KNOWN_WORKING
+
+    versions = []
+    for line in proc.stdout.splitlines():
+        level, _, message = line.strip().partition("  ")
+        message = message.strip()
+        if level == "ok" and message.split(" ")[0] in KNOWN_WORKING:
+            versions.append(message)  # one line for all the versions that are as expected
+        elif level in ("ok", "warn", "FAIL"):
+            checks.add(level, message)
+    if versions:
+        checks.add("ok", "versions known to work with EasyLM: " + ", ".join(versions))
+    if proc.returncode not in (0, 1):
+        checks.add("FAIL", f"easylm-commit doctor failed: {proc.stderr.strip()[-300:]}")
+    if not needs_train:
+        return
+    probe = subprocess.run([sys.executable, "-c", "import jax; d = jax.devices(); "
+                            "print(jax.default_backend(), len(d), d[0].device_kind)"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        checks.add("FAIL", f"JAX does not start: {(probe.stderr.strip().splitlines() or ['?'])[-1]}")
+        return
+    backend, count, kind = probe.stdout.split(maxsplit=2)
+    checks.add("ok" if backend != "cpu" else "warn",
+               f"JAX sees {count} {backend} device(s) ({kind.strip()})"
+               + ("; training a LLaMA-size model on CPU is not feasible: install jax[tpu] or "
+                  "jax[cuda12] 0.4.28 (README, 'Your first real run')" if backend == "cpu" else ""))
+
+
+def check_eval(args, checks, needs_eval):
+    if not needs_eval:
+        return
+    if importlib.util.find_spec("lm_eval") is None:
+        checks.add("FAIL", "lm-eval is not installed: pip install 'easylm-commit[eval]'")
+        return
+    if args.qa_data:
+        from easylm_commit.eval.harness import check_local_data
+
+        try:
+            check_local_data(args.qa_data, args.tasks)
+        except UserError as e:
+            checks.add("FAIL", str(e))
+            return
+        checks.add("ok", f"test sets for {', '.join(args.tasks)} in {args.qa_data}")
+    else:
+        checks.add("warn", "no --qa-data: the test sets are downloaded from the hub at "
+                           "evaluation time (needs network there)")
+    if args.eval_device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            checks.add("FAIL", "--eval-device cuda but torch sees no GPU here: evaluate on a GPU "
+                               "host (stop this one with --until to_hf), or --eval-device cpu")
+
+
+def check_disk(args, config, runner, checks):
+    if config is None:
+        return
+    pending = runner.pending()
+    need = paper_plan.disk_bytes(pending, config, args)
+    where = args.out
+    while not os.path.exists(where):
+        where = os.path.dirname(where)
+    free = shutil.disk_usage(where).free
+    if need > free:
+        checks.add("FAIL", f"disk: the {len(pending)} step(s) to run write about {_size(need)}, "
+                           f"{where} has {_size(free)} free")
+    else:
+        checks.add("ok", f"disk: about {_size(need)} to write, {_size(free)} free in {where}")
+
+
+def _size(n):
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
+# -- the command -------------------------------------------------------------------------------
+
+def run(args):
+    from easylm_commit.resumable import Runner, StepFailed, log_tail
+
+    resolve(args)
+    args.cache_writes = []
+    say = (lambda *a: None) if args.quiet else print
+    checks = Checks(echo=lambda line: print(line) if not args.quiet or not line.startswith("  ok") else None)
+    say(f"easylm-commit plan: target {args.target}, runs {', '.join(args.runs)} -> {args.out}")
+    say("checks:")
+    config = check_model(args, checks)
+    tokenizer_ok = check_tokenizer(args, config, checks)
+    steps_per_epoch = check_data(args, tokenizer_ok, checks)
+    check_corpus(args, checks)
+
+    steps = paper_plan.build_steps(args, config or _placeholder_config(),
+                                   steps_per_epoch, easylm_dir=args.easylm_dir)
+    steps = paper_plan.until(steps, args.until)
+    runner = Runner(steps, args.out, echo=print)
+    pending = runner.pending()
+    phases = {s.phase for s in pending}
+    check_easylm(args, checks, needs_train=bool(phases & {"align", "train"}))
+    check_eval(args, checks, needs_eval="eval" in phases)
+    check_disk(args, config, runner, checks)
+
+    if args.dry_run:
+        print(f"steps ({len(steps)}; 'python' is {sys.executable}; run them with the same "
+              "command without --dry-run):")
+        for i, step in enumerate(steps, 1):
+            state = "done" if step not in pending else "to do"
+            print(f"[{i}/{len(steps)}] {step.name} ({state}): {step.title}")
+            print(f"    {step.display()}")
+    if checks.failed:
+        print(f"easylm-commit plan: {len(checks.failed)} check(s) failed; nothing was run",
+              file=sys.stderr)
+        return 1
+    if args.dry_run:
+        return 0
+    write_stats_cache(args.cache_writes)
+    try:
+        runner.run()
+    except StepFailed as e:
+        print(log_tail(e.log), file=sys.stderr)
+        print(f"easylm-commit plan: {e}; log {e.log}. Fix it and run the same command again: "
+              "finished steps are kept", file=sys.stderr)
+        return 1
+    if "report" in {s.phase for s in steps}:
+        report = os.path.join(args.out, "report")
+        say(f"done: tables in {report} ({', '.join(sorted(os.listdir(report)))}); "
+            f"logs in {runner.log_dir}")
+    else:
+        say(f"done up to phase {args.until}; run again without --until (or with a later one) "
+            "to continue")
+    return 0
+
+
+def _placeholder_config():
+    """Stands in for an unreadable config.json so that --dry-run still lists every command."""
+    return {k: f"<{k} from config.json>" for k in paper_plan.LLAMA_FIELDS}

@@ -1,0 +1,285 @@
+"""The paper's experiment for one target language, as a list of resumable steps.
+
+    HF LLaMA --convert_hf_to_easylm--> EasyLM checkpoint
+      [--codemix_clm (alpha 0.5, or 0 for plain CLM)--> aligned checkpoint]
+      --commit / none / naive / MT tuning--> tuned checkpoints
+      --convert_easylm_to_hf--> HF models --easylm-commit eval--> results --report--> tables
+
+The settings are the paper's (and ``examples/align.sh`` / ``commit.sh``'s): lr 2e-5 decaying
+to 0, no weight decay, batch 16 x 512; alignment 10K steps with 300 warmup steps; COMMIT 3
+epochs with 3% warmup, the steps of an epoch measured on the user's data with the user's
+tokenizer (``easylm-commit stats``), since EasyLM counts steps and code-mixed text tokenizes
+longer than English.
+
+The EasyLM model configuration is read from the Hugging Face ``config.json`` and passed as
+explicit ``--llama.*`` flags, not taken from a preset name: LLaMA-2's ``rms_norm_eps`` and
+context length differ from EasyLM's ``llama_7b`` preset, and a preset that disagrees with
+the weights converts without complaint and trains a different model.
+
+``build_steps`` only builds commands (``resumable.Step``); nothing here runs them.
+"""
+
+import dataclasses
+import json
+import os
+import sys
+
+from easylm_commit.errors import UserError
+from easylm_commit.resumable import Step
+
+# Phases in the order they run; ``--until PHASE`` stops after one (e.g. train on a TPU host,
+# evaluate on a GPU host).
+PHASES = ("convert", "align", "train", "to_hf", "eval", "report")
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    label: str            # the row name in the report, as the paper names it
+    mode: str = None      # commit dataset mode; None: no tuning (the base model)
+    align: str = None     # alignment before tuning: key of ALIGNMENTS
+    data: str = "instructions"  # "instructions" or "mt" (the translated Alpaca)
+    target_template: bool = False  # prompt template in the target language (MT row)
+    about: str = ""
+
+
+# The rows of Tables 2-6 a user can ask for.
+RUNS = {
+    "llama": Run("LLaMA", about="the base model as is (no tuning)"),
+    "none": Run("Alpaca", mode="none", about="plain Alpaca tuning, nothing mixed"),
+    "naive": Run("naive", mode="naive", about="code-mixed with the template mixed too (Table 4)"),
+    "commit": Run("COMMIT", mode="commit", about="COMMIT: code-mixed, English template kept"),
+    "align+commit": Run("Align+COMMIT", mode="commit", align="align",
+                        about="code-mixed alignment (alpha 0.5), then COMMIT"),
+    "clm+commit": Run("CLM+COMMIT", mode="commit", align="clm",
+                      about="plain causal LM on the corpus (alpha 0), then COMMIT (Table 3)"),
+    "mt": Run("MT", mode="none", data="mt", target_template=True,
+              about="machine-translated Alpaca, target-language template (Tables 5-6)"),
+}
+DEFAULT_RUNS = ("none", "commit", "align+commit")
+# Alignment phases: alpha, and the step's name (its run folder is runs/<key>).
+ALIGNMENTS = {"align": (0.5, "align"), "clm": (0.0, "align_clm")}
+
+# HF LlamaConfig field -> EasyLM LLaMAConfigurator field (the same names), with defaults for
+# configs that predate a field (LLaMA-1 has no num_key_value_heads nor rope_theta).
+LLAMA_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                "num_attention_heads", "num_key_value_heads", "max_position_embeddings",
+                "rms_norm_eps", "rope_theta")
+
+
+def slug(run):
+    return run.replace("+", "_")
+
+
+def read_hf_config(model_dir):
+    path = os.path.join(model_dir, "config.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+    except FileNotFoundError:
+        raise UserError(f"{model_dir}: not a Hugging Face model folder (no config.json)") from None
+    except ValueError as e:
+        raise UserError(f"{path}: not JSON ({e})") from None
+    if config.get("model_type") != "llama":
+        raise UserError(f"{path}: model_type is {config.get('model_type')!r}, not 'llama' "
+                        "(EasyLM's converters handle LLaMA only)")
+    config.setdefault("num_key_value_heads", config.get("num_attention_heads"))
+    config.setdefault("rope_theta", 10000.0)
+    missing = [k for k in LLAMA_FIELDS if config.get(k) is None]
+    if missing:
+        raise UserError(f"{path}: missing {', '.join(missing)}")
+    return config
+
+
+def llama_flags(config, base_model="llama_7b"):
+    """EasyLM ``--llama.*`` flags reproducing the HF model's configuration exactly."""
+    return [f"--llama.base_model={base_model}"] + [
+        f"--llama.{k}={config[k]}" for k in LLAMA_FIELDS]
+
+
+def param_count(config):
+    h, v = config["hidden_size"], config["vocab_size"]
+    kv = h * config["num_key_value_heads"] // config["num_attention_heads"]
+    layer = 2 * h * h + 2 * h * kv + 3 * h * config["intermediate_size"] + 2 * h
+    return 2 * v * h + config["num_hidden_layers"] * layer + h
+
+
+def default_tasks(target):
+    """The target language's test sets, with the target-language and the English prompt."""
+    from easylm_commit.eval import DATASETS
+
+    sets = [d for d in DATASETS if d.rsplit("_", 1)[1] == target]
+    return [f"commit_{d}{suffix}" for suffix in ("", "_en") for d in sets]
+
+
+def _dtype_bytes(dtype):
+    return 4 if dtype in ("fp32", "float32") else 2
+
+
+def disk_bytes(steps, config, args):
+    """Disk the outputs of ``steps`` take: an EasyLM checkpoint in ``--checkpoint-dtype`` per
+    conversion or training run, fp16 weights per HF model, plus one more fp16 copy while
+    EasyLM's converter runs (it writes shards to a temporary folder, then the model)."""
+    n = param_count(config)
+    phases = [s.phase for s in steps]
+    need = sum(n * _dtype_bytes(args.checkpoint_dtype) for p in phases if p in ("convert", "align", "train"))
+    need += sum(2 * n for p in phases if p == "to_hf")
+    return need + (2 * n if "to_hf" in phases else 0)
+
+
+def corpus_flags(args):
+    """Where the alignment corpus comes from: a local file, or a hub dataset streamed."""
+    if os.path.exists(args.corpus):
+        return [f"--train_dataset.codemix_clm.path={os.path.abspath(args.corpus)}",
+                "--train_dataset.codemix_clm.streaming=False"]
+    name = args.corpus_name
+    if name is None and args.corpus == "graelo/wikipedia":
+        name = f"20230601.{args.target}"
+    return [f"--train_dataset.codemix_clm.path={args.corpus}",
+            *([f"--train_dataset.codemix_clm.name={name}"] if name else []),
+            "--train_dataset.codemix_clm.streaming=True"]
+
+
+def _schedule(lr, steps, warmup):
+    return ["--optimizer.type=adamw", f"--optimizer.adamw_optimizer.lr={lr}",
+            "--optimizer.adamw_optimizer.end_lr=0", "--optimizer.adamw_optimizer.weight_decay=0",
+            f"--optimizer.adamw_optimizer.lr_warmup_steps={warmup}",
+            f"--optimizer.adamw_optimizer.lr_decay_steps={steps}"]
+
+
+def build_steps(args, config, steps_per_epoch, python=None, easylm_dir=None):
+    """The steps for ``args.runs``. ``steps_per_epoch`` maps ``(data, mode, template)`` to the
+    packed steps of one epoch (None where unknown: the command shows a placeholder)."""
+    python = python or sys.executable
+    out = os.path.abspath(args.out)
+    env = {"PYTHONPATH": easylm_dir or "$EASYLM_DIR", "WANDB_MODE": "disabled"}
+    llama = llama_flags(config, args.base_model)
+    train_module = ("easylm_commit.llama_train" if args.train_route == "launcher"
+                    else "EasyLM.models.llama.llama_train")
+    segmenter = "thai" if args.target == "th" else "default"
+    base = os.path.join(out, "base", "streaming_params")
+    runs = [r for r in args.runs]
+    tuned = [r for r in runs if RUNS[r].mode]
+    steps = []
+
+    def common_train(run_name, load, total, warmup, log_freq):
+        return [python, "-m", train_module, f"--mesh_dim={args.mesh_dim}", f"--dtype={args.dtype}",
+                *llama, f"--tokenizer={args.tokenizer}", f"--load_checkpoint=params::{load}",
+                f"--total_steps={total}", f"--log_freq={log_freq}",
+                f"--save_model_freq={args.save_freq}",
+                *_schedule(args.lr, total, warmup),
+                "--checkpointer.save_optimizer_state=False",
+                f"--checkpointer.float_dtype={args.checkpoint_dtype}",
+                "--logger.online=False", f"--logger.output_dir={os.path.join(out, 'runs')}",
+                f"--logger.experiment_id={run_name}"]
+
+    if tuned:
+        steps.append(Step(
+            "convert_base", "Hugging Face LLaMA -> EasyLM checkpoint (EasyLM's convert_hf_to_easylm)",
+            [python, "-m", "EasyLM.models.llama.convert_hf_to_easylm",
+             f"--hf_model={args.hf_model}", f"--output_file={base}", "--streaming=True",
+             f"--float_dtype={args.checkpoint_dtype}", *llama],
+            outputs=[base], inputs=[args.hf_model], env=env, phase="convert"))
+
+    for key in sorted({RUNS[r].align for r in tuned if RUNS[r].align}, key=list(ALIGNMENTS).index):
+        alpha, step_name = ALIGNMENTS[key]
+        run_dir = os.path.join(out, "runs", key)
+        # optax's warmup-cosine schedule needs at least one step after the warmup.
+        warmup = min(args.align_warmup, args.align_steps - 1)
+        argv = common_train(key, base, args.align_steps, warmup, args.log_freq) + [
+            "--train_dataset.type=codemix_clm", *corpus_flags(args),
+            f"--train_dataset.codemix_clm.text_field={args.corpus_field}",
+            f"--train_dataset.codemix_clm.dictionary={args.dictionary}",
+            "--train_dataset.codemix_clm.reverse_dictionary=True",
+            f"--train_dataset.codemix_clm.segmenter={segmenter}",
+            f"--train_dataset.codemix_clm.alpha={alpha}",
+            f"--train_dataset.codemix_clm.seq_length={args.seq_length}",
+            f"--train_dataset.codemix_clm.batch_size={args.batch_size}",
+            f"--train_dataset.codemix_clm.tokenizer_processes={args.tokenizer_processes}",
+            *args.train_flag]
+        what = ("code-mixed alignment, target-language text mixed into English (alpha 0.5)"
+                if alpha else "plain causal LM on the target-language corpus (alpha 0)")
+        inputs = [args.dictionary] + ([args.corpus] if os.path.exists(args.corpus) else [])
+        steps.append(Step(step_name, f"{what}, {args.align_steps} steps", argv,
+                          outputs=[run_dir], inputs=inputs, env=env,
+                          after=["convert_base"], phase="align"))
+
+    checkpoints = {}
+    for r in tuned:
+        run = RUNS[r]
+        name = slug(r)
+        data = args.mt_instructions if run.data == "mt" else args.instructions
+        template = args.target if run.target_template else "en"
+        spe = steps_per_epoch.get((run.data, run.mode, template))
+        if spe is None:
+            total = warmup = "<epochs x steps per epoch: unknown until the checks pass>"
+        else:
+            total = args.epochs * spe
+            warmup = min(-(-total * 3 // 100), total - 1)  # 3%, rounded up
+        load = base
+        after = ["convert_base"]
+        if run.align:
+            load = os.path.join(out, "runs", run.align, "streaming_params")
+            after = [ALIGNMENTS[run.align][1]]
+        argv = common_train(name, load, total, warmup, args.log_freq) + [
+            "--train_dataset.type=commit",
+            f"--train_dataset.commit.path={data}",
+            f"--train_dataset.commit.dictionary={args.dictionary}",
+            f"--train_dataset.commit.mode={run.mode}",
+            f"--train_dataset.commit.alpha={args.alpha}",
+            f"--train_dataset.commit.template={template}",
+            f"--train_dataset.commit.segmenter={segmenter}",
+            f"--train_dataset.commit.seq_length={args.seq_length}",
+            f"--train_dataset.commit.batch_size={args.batch_size}",
+            *args.train_flag]
+        epochs = f"{args.epochs} epoch(s) = {total} steps" if spe else f"{args.epochs} epoch(s)"
+        steps.append(Step(f"train_{name}", f"{run.about}; {epochs}", argv,
+                          outputs=[os.path.join(out, "runs", name)],
+                          inputs=[data, args.dictionary], env=env, after=after, phase="train"))
+        checkpoints[r] = os.path.join(out, "runs", name, "streaming_params")
+
+    for r in tuned:
+        name = slug(r)
+        steps.append(Step(
+            f"to_hf_{name}", "EasyLM checkpoint -> Hugging Face model (EasyLM's convert_easylm_to_hf)",
+            [python, "-m", "EasyLM.models.llama.convert_easylm_to_hf",
+             f"--load_checkpoint=params::{checkpoints[r]}",
+             f"--output_dir={os.path.join(out, 'hf', name)}", *llama],
+            outputs=[os.path.join(out, "hf", name)], env=env, after=[f"train_{name}"],
+            phase="to_hf"))
+
+    results, labels = [], []
+    for r in runs:
+        name = slug(r)
+        model = os.path.join(out, "hf", name) if RUNS[r].mode else args.hf_model
+        result = os.path.join(out, "results", f"{name}.json")
+        argv = [python, "-m", "easylm_commit.cli", "eval", "--model-path", model,
+                "--tokenizer", args.tokenizer, "--tasks", ",".join(args.tasks),
+                "--device", args.eval_device, "--batch-size", args.eval_batch_size,
+                "--dtype", args.eval_dtype, "--log-samples", "--output", result]
+        if args.qa_data:
+            argv += ["--local-data", args.qa_data]
+        if args.eval_limit:
+            argv += ["--limit", str(args.eval_limit)]
+        steps.append(Step(
+            f"eval_{name}", f"{RUNS[r].label}: {', '.join(args.tasks)}", argv,
+            outputs=[result, os.path.splitext(result)[0] + ".samples.jsonl"],
+            inputs=[] if RUNS[r].mode else [args.hf_model],
+            after=[f"to_hf_{name}"] if RUNS[r].mode else [], phase="eval"))
+        results.append(result)
+        labels.append(RUNS[r].label)
+
+    report = os.path.join(out, "report")
+    steps.append(Step(
+        "report", "the paper's tables from every result (easylm-commit report)",
+        [python, "-m", "easylm_commit.cli", "report", *results, "--names", *labels,
+         "--out-dir", report],
+        outputs=[report], after=[f"eval_{slug(r)}" for r in runs], phase="report"))
+    return steps
+
+
+def until(steps, phase):
+    """The steps up to and including ``phase`` (steps are in phase order)."""
+    if phase is None:
+        return steps
+    last = PHASES.index(phase)
+    return [s for s in steps if PHASES.index(s.phase) <= last]
