@@ -61,7 +61,8 @@ setup(
             "eval/tasks/*.yaml", "eval/tasks/*_yaml", "eval/tasks/*.py",
         ],
     },
-    install_requires=["regex", "numpy", "tqdm", "rich"],
+    # fsspec: dictionaries, templates and data at URLs (gs://, s3://, ...); see fileio.py.
+    install_requires=["regex", "numpy", "tqdm", "rich", "fsspec"],
     extras_require={
         "easylm": EASYLM,
         "eval": EVAL,

@@ -27,7 +27,6 @@ and the batches (``host_check_freq``; see ``pod.py``) and all stop if they diffe
 import collections
 import concurrent.futures
 import dataclasses
-import hashlib
 import itertools
 import multiprocessing
 
@@ -155,6 +154,10 @@ def _chunks(stream, size):
 MAX_RESPAWNS = 3
 
 
+def _built(future):
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
 def _describe(task):
     if isinstance(task, tuple):  # (epoch, lo, hi)
         return f"epoch {task[0]}, records {task[1]}-{task[2] - 1}"
@@ -221,15 +224,14 @@ def built_chunks(builder, records, epoch, position, processes, chunk_records):
                         f"{_describe(task)} (last: {what if not lost else e}); set "
                         "tokenizer_processes=1 to build it in the main process, or check the "
                         "machine's memory") from None
-                if lost:
+                if lost:  # every unfinished chunk of the old pool is built again
+                    redo = [entry for entry in pending if not _built(entry[1])]
                     pool.shutdown(wait=False, cancel_futures=True)
                     pool = start()
-                    redo = [entry for entry in pending
-                            if not (entry[1].done() and entry[1].exception() is None)]
                 else:
                     redo = [pending[0]]
                 pod.log.warning(
-                    "%s%s while building the chunk at %s: %s %d chunk(s) (retry %d of %d)",
+                    "%s%s before the chunk at %s was built: %s %d chunk(s) (retry %d of %d)",
                     pod.host_prefix(), what, _describe(task),
                     f"started {processes} new workers and resubmitted" if lost else "resubmitted",
                     len(redo), failures, MAX_RESPAWNS)
@@ -285,7 +287,7 @@ class _PackedDataset:
         ]
         if changed:
             pod.warn_once(
-                "easylm-commit: dataset state was saved under another config, so batches will "
+                "easylm-commit: dataset state was saved under another config, so batches may "
                 "differ from the uninterrupted run (%s)", "; ".join(changed))
         for k in self._state:
             if k in state_dict:
@@ -341,10 +343,10 @@ class _PackedDataset:
                 items[k] = (pod.digest(repr(c[k])), f"{k}={c[k]!r}")
         d = self._dictionary
         if d is not None:
-            h = hashlib.blake2b(digest_size=16)
-            for source, translations in d.table.items():
-                h.update(("\t".join((source,) + tuple(translations)) + "\n").encode("utf-8"))
-            items["dictionary contents"] = (h.digest(), f"{d.path}, {len(d.table)} words")
+            # What the mixer uses (after reverse_dictionary and drop_identical), in file order:
+            # about 0.1 s for 100K pairs, once, and only on a pod.
+            text = "\n".join(s + "\t" + "\t".join(ts) for s, ts in d.table.items())
+            items["dictionary contents"] = (pod.digest(text), f"{d.path}, {len(d.table)} words")
         else:
             items["dictionary contents"] = (pod.digest(""), "no dictionary")
         template = getattr(getattr(self, "formatter", None), "template", None)

@@ -163,7 +163,13 @@ class HostCheck:
         rows = np.zeros((MAX_ITEMS, _WORDS), dtype=np.uint32)
         for i, name in enumerate(names):
             rows[i] = np.frombuffer(items[name][0], dtype="<u4")
-        everyone = self._gather(rows).reshape(self.count, MAX_ITEMS, _WORDS)
+        try:
+            everyone = self._gather(rows).reshape(self.count, MAX_ITEMS, _WORDS)
+        except (RuntimeError, ValueError) as e:  # XlaRuntimeError: a host never came
+            raise UserError(
+                f"host {self.me}: the host check {where} could not reach every host; another "
+                f"host has probably stopped with an error (see its log) ({type(e).__name__}: "
+                f"{str(e).splitlines()[0] if str(e) else ''})") from None
         differ = [i for i in range(len(names)) if not (everyone[:, i] == everyone[0, i]).all()]
         if not differ:
             return

@@ -14,8 +14,8 @@ a model sees at inference when it starts a new word after the prompt, and decodi
 generated tokens alone yields the response without a leading space.
 """
 
+import logging
 import os
-import sys
 import weakref
 
 import numpy as np
@@ -101,8 +101,9 @@ class _SentencePieceEncoder:
             self.checked_real_texts = True
             sample = texts[:64]
             if ids[:len(sample)] != _hf_encode(self.tokenizer, sample):
-                print("easylm-commit: sentencepiece and the tokenizer disagree on this data; "
-                      "using the tokenizer", file=sys.stderr)
+                logging.getLogger("easylm_commit").warning(
+                    "easylm-commit: sentencepiece and the tokenizer disagree on this data; "
+                    "using the tokenizer")
                 _ENCODERS[self.tokenizer] = None
                 return _hf_encode(self.tokenizer, texts)
         return ids

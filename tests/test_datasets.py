@@ -392,28 +392,30 @@ def wrapped(data, tokenizer, wrap, **updates):
     return ds
 
 
-@pytest.mark.parametrize("victims", ["one", "all"])
-def test_killed_workers_are_replaced_and_not_a_batch_changes(data, tokenizer, caplog, victims):
+def test_killed_workers_are_replaced_and_not_a_batch_changes(data, tokenizer, caplog):
+    """What the OOM killer does: kill -9 one worker while the workers hold chunks, later all
+    of them at once. Neither hangs the iterator (multiprocessing.Pool waited forever for a
+    lost task) nor changes a batch or a metric; each costs one warning."""
     import multiprocessing
     import signal
 
-    reference = take(commit(data, tokenizer, records_per_chunk=4), 30)
+    reference = take(commit(data, tokenizer, records_per_chunk=4), 40)
     ds = wrapped(data, tokenizer, SlowBuilder)
     got = []
     with caplog.at_level("WARNING", logger="easylm_commit"):
         for batch, metrics in ds:
             got.append((batch, metrics))
-            if len(got) == 3:  # what the OOM killer does, while workers hold chunks
+            if len(got) in (3, 20):
                 workers = multiprocessing.active_children()
                 assert len(workers) == 2
-                for p in workers[:1] if victims == "one" else workers:
+                for p in workers[:1] if len(got) == 3 else workers:
                     os.kill(p.pid, signal.SIGKILL)
-            if len(got) == 30:
+            if len(got) == 40:
                 break
     assert all(same(a, b) and ma == mb for (a, ma), (b, mb) in zip(reference, got))
     warnings = [r.getMessage() for r in caplog.records]
-    assert len(warnings) == 1 and "a worker process died" in warnings[0], warnings
-    assert "started 2 new workers" in warnings[0]
+    assert len(warnings) == 2, warnings
+    assert all("a worker process died" in w and "started 2 new workers" in w for w in warnings)
 
 
 def test_a_worker_that_raises_is_retried_and_not_a_batch_changes(data, tokenizer, caplog, tmp_path):
@@ -433,17 +435,18 @@ def test_a_worker_that_raises_is_retried_and_not_a_batch_changes(data, tokenizer
     assert "epoch 0, records 4-7" in warning
 
 
-def test_workers_that_keep_dying_stop_with_a_clear_error(data, tokenizer, caplog):
+def test_workers_that_keep_dying_stop_with_a_clear_error(data, tokenizer, caplog, monkeypatch):
     import functools
 
-    from easylm_commit.datasets import MAX_RESPAWNS
+    from easylm_commit import datasets
 
+    assert datasets.MAX_RESPAWNS == 3
+    monkeypatch.setattr(datasets, "MAX_RESPAWNS", 1)  # each respawn is a pool start: keep it short
     ds = wrapped(data, tokenizer, functools.partial(FailingBuilder, position=4, how="exit"))
     with caplog.at_level("WARNING", logger="easylm_commit"), \
-            pytest.raises(UserError, match=f"failed {MAX_RESPAWNS + 1} times in a row on the chunk at "
-                                           "epoch 0, records 4-7"):
+            pytest.raises(UserError, match="failed 2 times in a row on the chunk at epoch 0, records 4-7"):
         take(ds, 60)
-    assert len(caplog.records) == MAX_RESPAWNS
+    assert len(caplog.records) == 1
 
 
 def test_a_bad_record_in_a_worker_is_reported_not_retried(data, tokenizer, tmp_path, caplog):

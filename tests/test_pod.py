@@ -177,9 +177,16 @@ def test_a_checkpoint_written_by_the_pod_resumes_in_a_pod_with_the_uninterrupted
     (state_path,) = glob.glob(str(out / "*" / "dataset_2.pkl"))
     run_dir = os.path.dirname(state_path)
     assert mlxu.load_pickle(state_path)["batches"] == 2
-    resumed = ok(launch(2, pod_commit_flags() + [
+    # Resumed with plain paths where the pod had file:// URLs: the same files, so the same
+    # batches; the dataset warns that the config changed, once for the pod (process 0).
+    flags = [f.replace("file://", "") for f in pod_commit_flags()]
+    results = launch(2, flags + [
         f"--load_checkpoint=trainstate::{run_dir}/streaming_train_state_2",
-        f"--load_dataset_state={state_path}"], tmp_path, llama_tokenizer_dir, steps=STEPS))
+        f"--load_dataset_state={state_path}"], tmp_path, llama_tokenizer_dir, steps=STEPS)
+    resumed = ok(results)
+    warning = "dataset state was saved under another config"
+    assert [out.count(warning) for _, out, _ in results] == [1, 0]
+    assert "path: saved 'file://" in results[0][1]
     assert [m["step"] for m in resumed] == list(range(2, STEPS))
     np.testing.assert_allclose(losses(resumed), losses(uninterrupted[2:]), rtol=1e-5)
     # The dataset's metrics carry on as if never interrupted, the mixing counts included.

@@ -126,3 +126,24 @@ def test_dataset_config_dictionary_and_state_are_compared_but_not_file_names(tmp
     reversed_ = items(reverse_dictionary=True)
     assert reversed_["dictionary contents"][0] != base["dictionary contents"][0]
     assert items(alpha=0.5)["alpha"][1] == "alpha=0.5"
+
+
+def test_a_host_missing_from_the_check_is_an_error_not_a_hang():
+    def gather(rows):  # what a gather reports when another host stopped before it
+        raise RuntimeError("Gloo context initialization failed: DEADLINE_EXCEEDED: GetKeyValue() "
+                           "timed out\nmore detail")
+
+    check = pod.HostCheck(100, me=0, count=2, gather=gather)
+    with pytest.raises(UserError, match=r"^host 0: the host check at batch 7 could not reach every "
+                                        r"host; another host has probably stopped with an error .*"
+                                        r"DEADLINE_EXCEEDED: GetKeyValue\(\) timed out\)$"):
+        check.batch(7, batch())
+
+
+def test_cpu_collectives_are_only_chosen_for_a_jax_distributed_run():
+    class NotDistributed:
+        initialize_jax_distributed = False
+
+    assert pod.select_cpu_collectives(NotDistributed) is None
+    # The distributed case changes JAX's global config, so it is tested where it runs: the
+    # launcher as a two-process pod (test_pod.py).
