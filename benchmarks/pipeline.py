@@ -20,12 +20,10 @@ counted.
 """
 
 import argparse
-import cProfile
 import gc
 import hashlib
 import json
 import os
-import pstats
 import random
 import shutil
 import statistics
@@ -349,56 +347,103 @@ def time_encoding(tokenizer, prompts, responses):
     return clock.times
 
 
-# -- profile --------------------------------------------------------------------------------
+# -- where the time goes ---------------------------------------------------------------------
 def _stages():
-    """(label, functions whose cumulative time it is, functions inside them subtracted)."""
-    from easylm_commit import datasets, mixer, packing, protect, sources, templates, tokens
+    """(label, [(owner, attribute)] whose inclusive time it is, [...] nested inside them and
+    subtracted). ``owner`` is where the name is looked up at run time: a class, or the
+    module that imported the function."""
+    from easylm_commit import datasets, mixer, packing, sources, templates, tokens
     from easylm_commit.dictionary import BilingualDictionary
 
-    surface = mixer._SurfaceTable.__init__
-    create = tokens._SentencePieceEncoder.create.__func__
-    mix = mixer.CodeMixer.mix_counted
+    load = (BilingualDictionary, "load")
+    surface = (mixer._SurfaceTable, "__init__")
+    protect = (mixer, "protected_spans")
+    mix = (mixer.CodeMixer, "mix_counted")
+    create = (tokens._SentencePieceEncoder, "create")
     return (
-        ("start-up: dictionary load", [BilingualDictionary.load.__func__], []),
-        ("start-up: dataset construction, rest", [datasets.CommitDataset.__init__],
-         [BilingualDictionary.load.__func__]),
-        ("start-up: records file (datasets.load_dataset)", [sources.load_records], []),
+        ("start-up: dictionary load", [load], []),
+        ("start-up: the rest of the dataset's construction", [(datasets.CommitDataset, "__init__")], [load]),
+        ("start-up: records file (datasets.load_dataset)", [(datasets, "load_records")], []),
         ("start-up: mixer's surface table", [surface], []),
-        ("start-up: SentencePiece encoder, probe checks", [create], []),
-        ("reading records (Arrow rows to dicts)", [sources.RecordStream.read], []),
-        ("mixing: protected-span scan", [protect.protected_spans], []),
-        ("mixing: split, lookup, draws, write", [mix], [protect.protected_spans, surface]),
-        ("formatting (template, fields, Sample)", [templates.Formatter.format], [mix]),
-        ("tokenizing (SentencePiece C++, ids and masks)", [tokens.instruction_tokens], [create]),
-        ("packing (Packer)", [packing.Packer.add, packing.Packer.pop], []),
+        ("start-up: SentencePiece encoder and its checks", [create], []),
+        ("reading records (Arrow rows to dicts)", [(sources.RecordStream, "read")], []),
+        ("mixing: protected-span checks", [protect], []),
+        ("mixing: split, lookups, draws, writing", [mix], [protect, surface]),
+        ("formatting (template, fields, Sample)", [(templates.Formatter, "format")], [mix]),
+        ("tokenizing (SentencePiece C++, ids and masks)", [(datasets, "instruction_tokens")], [create]),
+        ("packing (Packer)", [(packing.Packer, "add"), (packing.Packer, "pop")], []),
     )
 
 
-def profile_commit(paths, tokenizer, row):
-    """cProfile of one whole headline ``commit`` run, split by the cumulative time of the
-    functions that do each stage (C functions are counted inside their Python callers, so
-    nothing is lost to a guess from file names); "other" is what is left: the dataset loop,
-    the bad-records policy, generator hand-offs. The profiler slows Python code more than C
-    code, so the Python stages' shares are somewhat high."""
-    stages = _stages()
-    prof = cProfile.Profile()
-    t0 = time.perf_counter()
-    prof.enable()
-    batches, _ = make_commit(paths, tokenizer)
-    for _ in range(row.batches):
-        next(batches)
-    prof.disable()
-    wall = time.perf_counter() - t0
-    stats = pstats.Stats(prof).stats
+class _StageTimer:
+    """Wraps the stages' functions for one run with a timer (inclusive wall time; nested
+    calls of the same function are counted once). The wrappers cost ~1 us a call, ~1%
+    of a run; the profiler they replace slowed Python code several times more than C code
+    and so misplaced the shares."""
 
-    def cum(functions):
-        keys = {(f.__code__.co_filename, f.__code__.co_firstlineno, f.__code__.co_name) for f in functions}
-        return sum(v[3] for k, v in stats.items() if k in keys)
+    def __init__(self, stages):
+        self.stages = stages
+        self.spent = {}
+        self._saved = []
 
-    total = sum(v[2] for v in stats.values())  # all own time = the profiled run
-    shares = [(label, (cum(add) - cum(sub)) / total) for label, add, sub in stages]
-    shares.append(("other (dataset loop, bad-records policy, hand-offs)", 1.0 - sum(s for _, s in shares)))
-    return shares, wall, pstats.Stats(prof)
+    def _wrap(self, owner, name):
+        raw = owner.__dict__[name]
+        is_classmethod = isinstance(raw, classmethod)
+        fn = raw.__func__ if is_classmethod else raw
+        key, spent, depth = (owner, name), self.spent, [0]
+        spent[key] = 0.0
+        clock = time.perf_counter
+
+        def timed(*args, **kwargs):
+            if depth[0]:
+                return fn(*args, **kwargs)
+            depth[0] += 1
+            t0 = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[key] += clock() - t0
+                depth[0] -= 1
+
+        self._saved.append((owner, name, raw))
+        setattr(owner, name, classmethod(timed) if is_classmethod else timed)
+
+    def __enter__(self):
+        for _, add, sub in self.stages:
+            for owner, name in add + sub:
+                if (owner, name) not in self.spent:
+                    self._wrap(owner, name)
+        return self
+
+    def __exit__(self, *exc):
+        for owner, name, raw in reversed(self._saved):
+            setattr(owner, name, raw)
+
+    def shares(self, total):
+        out = [(label, (sum(self.spent[k] for k in add) - sum(self.spent[k] for k in sub)) / total)
+               for label, add, sub in self.stages]
+        out.append(("other (dataset loop, bad-records policy, hand-offs)", 1.0 - sum(v for _, v in out)))
+        return out
+
+
+def time_breakdown(paths, tok_dir, row, repeat=3):
+    """Where one whole headline ``commit`` run spends its time, stage by stage (median
+    shares over ``repeat`` runs, a fresh tokenizer each)."""
+    runs = []
+    for _ in range(repeat):
+        tokenizer = fast_tokenizer(tok_dir)
+        with _StageTimer(_stages()) as timer:
+            gc.collect()
+            t0 = time.perf_counter()
+            batches, _ = make_commit(paths, tokenizer)
+            for _ in range(row.batches):
+                next(batches)
+            wall = time.perf_counter() - t0
+        del batches
+        runs.append((wall, timer.shares(wall)))
+    walls = [w for w, _ in runs]
+    shares = [(label, statistics.median(r[1][i][1] for r in runs)) for i, (label, _) in enumerate(runs[0][1])]
+    return shares, statistics.median(walls)
 
 
 # -- worker processes (earlier issue: 1 -> 2 processes) ---------------------------------------
@@ -582,7 +627,7 @@ def measure_memory(paths, workdir, size_gb, tok_dir):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--records", type=int, default=3000, help="Alpaca-like records (default 3000)")
-    p.add_argument("--repeat", type=int, default=7, help="interleaved repeats of every row (default 7)")
+    p.add_argument("--repeat", type=int, default=5, help="interleaved repeats of every row (default 5)")
     p.add_argument("--quick", action="store_true",
                    help="the headline table and its profile only, 3 repeats")
     p.add_argument("--worker-records", type=int, default=20000,
@@ -700,8 +745,8 @@ def run(args, workdir):
             f"{k}={rows[k].records / rows[k].times[-1]:,.0f} ({rows[k].records / rows[k].cpu_times[-1]:,.0f})"
             for k in rows if rows[k].times and rows[k].records))
 
-    log("profiling commit (one whole run)")
-    shares, profiled_wall, top = profile_commit(paths, fast_tokenizer(tok_dir), rows["commit"])
+    log("where the time goes in commit")
+    shares, profiled_wall = time_breakdown(paths, tok_dir, rows["commit"])
 
     workers = None
     if not args.skip_workers:
@@ -720,8 +765,6 @@ def run(args, workdir):
             memory[gb] = measure_memory(paths, workdir, gb, tok_dir)
 
     report(args, rows, routes, pinned, shares, profiled_wall, workers, memory)
-    if os.environ.get("BENCH_VERBOSE"):
-        top.sort_stats("cumulative").print_stats(30)
 
 
 def report(args, rows, routes, pinned, shares, profiled_wall, workers, memory):
@@ -775,8 +818,8 @@ def report(args, rows, routes, pinned, shares, profiled_wall, workers, memory):
         print(f"  {f'streaming peak RSS flat within 10% ({small_gb} -> {big_gb} GB corpus)':48s} "
               f"{value:>29s}  {'PASS' if growth <= TARGETS['memory_growth'] else 'FAIL'}")
     print()
-    print(f"Where the time goes in one commit run (cProfile, {profiled_wall:.2f} s under the "
-          "profiler; cumulative time of each stage's functions):")
+    print(f"Where the time goes in a commit run ({profiled_wall:.2f} s; each stage's functions timed "
+          "inside it, median shares of 3 runs):")
     for label, share in shares:
         print(f"  {share:6.1%}  {label}")
     if args.json:

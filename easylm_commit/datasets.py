@@ -98,23 +98,28 @@ class SampleBuilder:
         self.strict = strict
 
     def __call__(self, items):
-        keep, samples = [], []
+        # Only the texts and counts of each Sample are kept: a chunk's worth of Samples
+        # (segment lists, tuples) alive until the chunk is tokenized would be promoted
+        # through the garbage collector's generations for nothing.
+        keep, prompts, responses = [], [], []
+        words = replaced = 0
         bad = BadRecords(self.strict)
         fmt = self.formatter.format
         for epoch, position, row, record in items:
             sample = bad.apply(f"record {row}", fmt, record, (epoch, row))
             if sample is not None:
                 keep.append((epoch, position))
-                samples.append(sample)
+                prompts.append(sample.prompt)
+                responses.append(sample.response)
+                words += sample.words
+                replaced += sample.replaced
         if isinstance(self.formatter, TextFormatter):
-            encoded = text_tokens(self.tokenizer, [s.response for s in samples])
+            encoded = text_tokens(self.tokenizer, responses)
         else:
-            encoded = instruction_tokens(self.tokenizer, [s.prompt for s in samples],
-                                         [s.response for s in samples])
+            encoded = instruction_tokens(self.tokenizer, prompts, responses)
         return Chunk(
             examples=[k + e for k, e in zip(keep, encoded)],
-            words=sum(s.words for s in samples), replaced=sum(s.replaced for s in samples),
-            skipped=bad.count,
+            words=words, replaced=replaced, skipped=bad.count,
         )
 
 
