@@ -20,9 +20,9 @@ Three labelled sets:
 - held out: self-instruct's 252 user-oriented instructions
   (``human_eval/user_oriented_instructions.jsonl`` in yizhongw/self-instruct; pass its path),
   labelled the same way (``benchmarks/protection_gold_user_oriented.json``). Nearly held out:
-  it was first run after the rules had been written on the two sets above; four rules were
-  added after looking at it (LaTeX commands, lowercase SQL, R assignments, and rejecting
-  "word(100 g)" as a call), none since the labels were written. It also holds LaTeX, R, Java,
+  it was first run after the rules had been written on the two sets above; five rules
+  changed after looking at it (LaTeX commands, lowercase SQL, R assignments, rejecting
+  "word(100 g)" as a call, two different code symbols for a line of symbols). It also holds LaTeX, R, Java,
   music notation, Sudoku grids and logic formulas, which the seed tasks do not.
 
 Scored per word, words as the mixer counts them: a word is *protected* when it lies inside a

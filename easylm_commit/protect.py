@@ -187,6 +187,9 @@ def line_hint(text):
         or _LINE_KEYWORD.search(text) or (")" in text and _PAREN_AT_END.search(text)))
 
 
+_CODE_SYMBOLS = frozenset("{}[]<>|\\^$*=+/#~@`%&")
+
+
 def _symbol_dense(text, s, e):
     """A line whose visible characters are mostly symbols (``^[0-9].*\\s$``, ``a[i] += b``):
     a regular expression, an expression, a formula -- not prose."""
@@ -196,7 +199,11 @@ def _symbol_dense(text, s, e):
         return False
     # Underscores are blanks to fill in ("3 ft = _____ in."), not symbols of code.
     symbols = visible - sum(c.isalnum() for c in line) - line.count("_")
-    return symbols >= 4 and 2 * symbols >= visible
+    if symbols < 4 or 2 * symbols < visible:
+        return False
+    # Prose punctuation alone ("i, i, i; ...") or one symbol repeated (a "|" grid) is not
+    # code: at least two different symbols that prose does not use.
+    return len(_CODE_SYMBOLS.intersection(line)) >= 2
 
 
 def _line_spans(text):

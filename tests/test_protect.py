@@ -62,6 +62,8 @@ def test_a_url_leaves_the_sentence_punctuation_outside():
     "e.g. the U.S. economy grew by 3% in 2021 (see above).",
     "For each entity, you should output the page title, or output None.",
     "iPhone, eBay and McDonald are names, not identifiers.",
+    "i, i, i, i; ",                            # punctuation-dense prose (found by hypothesis)
+    "|6|1|4|9|\n|8|  |3|",                       # a grid of one symbol
     "",
 ])
 def test_prose_has_no_protected_span(text):
