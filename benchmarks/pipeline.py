@@ -2,8 +2,9 @@
 paper's code and SentencePiece's encoder, on Mistral 7B's LLaMA-family tokenizer.
 
     pip install --no-deps mistral-common==1.13.1    # ships the tokenizer file (or the [bench] extra)
-    EASYLM_DIR=/path/to/EasyLM python benchmarks/pipeline.py            # full run, a few minutes
+    EASYLM_DIR=/path/to/EasyLM python benchmarks/pipeline.py            # a few minutes
     EASYLM_DIR=/path/to/EasyLM python benchmarks/pipeline.py --quick    # the headline table only
+    EASYLM_DIR=/path/to/EasyLM python benchmarks/pipeline.py --memory   # + streaming RSS, 0.1 -> 1 GB
 
 Why records and not tokens: a LLaMA tokenizer spells Devanagari letter by letter, so a mixed
 record makes about twice the tokens of the English one, and tokens per second would
@@ -17,6 +18,10 @@ the machine may be shared. The whole process is pinned to one CPU core, so that 
 (SentencePiece's batch encoder uses every core by default) cannot make "one process" more
 than one core. See README.md in this folder for what each row runs and how records are
 counted.
+
+Then: where the time goes in a ``commit`` run, stage by stage; the dictionary load; 1 vs 2
+worker processes in steady state (unpinned); with ``--memory``, peak RSS while streaming a
+0.1 GB and a 1 GB corpus through ``codemix_clm``.
 """
 
 import argparse
@@ -50,7 +55,6 @@ import paper_code  # noqa: E402
 
 BATCH_SIZE, SEQ_LENGTH = 8, 512
 CHUNK = BATCH_SIZE * SEQ_LENGTH
-WORKER_WARM_S = 8.0  # spawned workers import transformers & co. before their first chunk
 
 TARGETS = dict(              # records/s, one process, protection on (issue 10)
     vs_easylm=1.2,           # commit >= 1.2x EasyLM JsonDataset on pre-formatted records
@@ -448,99 +452,102 @@ def time_breakdown(paths, tok_dir, row, repeat=3):
 
 # -- worker processes (earlier issue: 1 -> 2 processes) ---------------------------------------
 class Stepper:
-    """Steady-state throughput of a ``(batch, metrics)`` iterator: untimed warm-up, then
-    timed steps; records read are the cursor's advance over the timed steps."""
+    """Steady-state records/s of a ``(batch, metrics)`` iterator, read from its cursor. The
+    first ``digest`` batches are hashed, to compare runs."""
+
+    WAITED_S = 0.05  # a batch that took this long waited for a worker's chunk
 
     def __init__(self, iterator, n_records, digest=0):
         self.iterator, self.n = iterator, n_records
-        self.records = self.batches = 0
-        self.seconds = 0.0
         self.digest_n, self._seen, self._hash = digest, 0, hashlib.sha256()
         self._metrics = None
 
     def cursor(self):
         m = self._metrics
-        return m["dataset_epoch"] * self.n + m["dataset_example_index"]
+        return 0 if m is None else m["dataset_epoch"] * self.n + m["dataset_example_index"]
 
     def _next(self):
+        t0 = time.perf_counter()
         batch, self._metrics = next(self.iterator)
+        waited = time.perf_counter() - t0
         self._seen += 1
         if self._seen <= self.digest_n:
             for k in ("input_tokens", "target_tokens", "loss_masks"):
                 self._hash.update(batch[k].tobytes())
+        return waited
 
-    def warm_up(self, batches=2, seconds=0.0, records=0):
-        t0 = time.perf_counter()
-        self._next()
+    def advance(self, records):
+        """Untimed: take the cursor ``records`` further."""
         r0 = self.cursor()
-        for _ in range(batches - 1):
-            self._next()
-        while time.perf_counter() - t0 < seconds or self.cursor() - r0 < records:
+        while self.cursor() - r0 < records:
             self._next()
 
-    def step(self, batches):
-        if self._metrics is None:
-            raise RuntimeError("warm_up() first: the cursor before the timed batches is needed")
+    def _until_a_wait(self, limit):
         r0 = self.cursor()
-        t0 = time.perf_counter()
-        for _ in range(batches):
+        while self._next() < self.WAITED_S and self.cursor() - r0 < limit:
+            pass
+
+    def window(self, records, sync=False):
+        """(records, seconds) of the batches that take the cursor ``records`` further. With
+        ``sync`` (worker processes) the window starts and ends just after a batch that had
+        to wait for a worker, so that it neither starts on chunks finished in advance nor
+        stops before the last one it asked for is used."""
+        if sync:
+            self._until_a_wait(records)
+        r0, t0 = self.cursor(), time.perf_counter()
+        while self.cursor() - r0 < records:
             self._next()
-        self.seconds += time.perf_counter() - t0
-        self.records += self.cursor() - r0
-        self.batches += batches
+        if sync:
+            self._until_a_wait(records)
+        return self.cursor() - r0, time.perf_counter() - t0
 
     def digest(self):
         while self._seen < self.digest_n:
             self._next()
         return self._hash.hexdigest()
 
-    @property
-    def rps(self):
-        return self.records / self.seconds
-
 
 def measure_workers(paths, tok_dir, repeat):
-    """1 process vs 2 spawned worker processes, steady state, in alternating windows: each
-    2-process window starts a fresh pipeline, lets it spawn and import (untimed), drains
-    what it prefetched meanwhile (untimed), times the same number of batches as the
-    1-process window, and is closed before the next window. Batches are hashed and
-    compared with the 1-process run."""
+    """1 process vs 2 spawned worker processes, steady state, in alternating windows of 8
+    chunks (8,192 records): each 2-process window starts a fresh pipeline, lets it spawn,
+    import and build its first 4 chunks (untimed), is timed, and is closed before the next
+    1-process window. The first batches are hashed and compared with the 1-process run."""
     import psutil
 
     from easylm_commit.datasets import CommitDataset
 
     n = paths["n_worker_records"]
     chunk = CommitDataset.get_default_config().records_per_chunk
-    # Timed windows of ~2 chunks' worth of batches per process count.
-    tokens_per_record = paths["commit_tokens_per_record"]
-    size = max(8, int(2 * chunk * tokens_per_record / CHUNK))
     wpaths = dict(paths, records=paths["worker_records"], n_records=n)
-    one = Stepper(make_commit_metrics(wpaths, fast_tokenizer(tok_dir), 1), n, digest=size)
-    one.warm_up()
+    one = Stepper(make_commit_metrics(wpaths, fast_tokenizer(tok_dir), 1), n, digest=64)
+    one.advance(chunk)
     digest_one = one.digest()
-    cores, identical = [], True
-    twos = []
+    windows, cores, identical = [], [], True
+    me = psutil.Process()
+
+    def cpu(procs):
+        return [sum(p.cpu_times()[:2]) for p in procs]
+
     for _ in range(repeat):
-        one.step(size)
-        two = Stepper(make_commit_metrics(wpaths, fast_tokenizer(tok_dir), 2), n, digest=size)
-        two.warm_up(seconds=WORKER_WARM_S, records=6 * chunk)
-        me = psutil.Process()
+        c0 = cpu([me])
+        r1, s1 = one.window(8 * chunk)
+        one_cores = (cpu([me])[0] - c0[0]) / s1
+        two = Stepper(make_commit_metrics(wpaths, fast_tokenizer(tok_dir), 2), n, digest=64)
+        two.advance(4 * chunk)
         procs = [me] + me.children(recursive=True)
-        cpu0 = [p.cpu_times() for p in procs]
-        t0 = time.perf_counter()
-        two.step(size)
-        wall = time.perf_counter() - t0
-        used = [(b.user + b.system - a.user - a.system) / wall
-                for a, b in zip(cpu0, (p.cpu_times() for p in procs))]
-        cores.append((sum(used), used[0]))
+        c0 = cpu(procs)
+        r2, s2 = two.window(8 * chunk, sync=True)
+        used = [(b - a) / s2 for a, b in zip(c0, cpu(procs))]
+        cores.append((one_cores, sum(used), used[0]))
         identical = identical and two.digest() == digest_one
-        twos.append(two)
-        del two
+        windows.append((r1, s1, r2, s2))
+        del two  # closes the pipeline: its pool of workers ends
         gc.collect()
-    records = sum(t.records for t in twos)
-    seconds = sum(t.seconds for t in twos)
-    return dict(one=one.rps, two=records / seconds, identical=identical,
-                cores=min(c for c, _ in cores), main=max(m for _, m in cores))
+    one_rps = sum(w[0] for w in windows) / sum(w[1] for w in windows)
+    two_rps = sum(w[2] for w in windows) / sum(w[3] for w in windows)
+    return dict(one=one_rps, two=two_rps, identical=identical,
+                one_cores=statistics.mean(c[0] for c in cores),
+                cores=statistics.mean(c[1] for c in cores), main=max(c[2] for c in cores))
 
 
 def make_commit_metrics(paths, tokenizer, processes):
@@ -632,8 +639,11 @@ def main():
                    help="the headline table and its profile only, 3 repeats")
     p.add_argument("--worker-records", type=int, default=20000,
                    help="records for the 1 -> 2 worker-process check (default 20000)")
+    p.add_argument("--worker-repeat", type=int, default=2,
+                   help="alternating 1-/2-process windows (default 2)")
+    p.add_argument("--memory", action="store_true",
+                   help="also stream a 0.1 and a 1 GB corpus and compare peak RSS (~10 min on 2 busy cores)")
     p.add_argument("--memory-gb", type=float, default=1.0, help="largest corpus streamed for the memory check")
-    p.add_argument("--skip-memory", action="store_true")
     p.add_argument("--skip-workers", action="store_true")
     p.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU core")
     p.add_argument("--workdir", help="keep inputs here and reuse them (default: a temp dir, deleted)")
@@ -648,7 +658,7 @@ def main():
     if args.memory_child:
         return memory_child(args)
     if args.quick:
-        args.repeat, args.skip_memory, args.skip_workers = 3, True, True
+        args.repeat, args.memory, args.skip_workers = 3, False, True
 
     easylm_dir = os.environ.get("EASYLM_DIR", "")
     if not easylm_dir or not os.path.isfile(os.path.join(easylm_dir, "EasyLM", "data.py")):
@@ -688,7 +698,7 @@ def run(args, workdir):
     from easylm_commit.tokens import _ENCODERS, encode_batch
 
     log(f"inputs in {workdir}")
-    paths = inputs.build(workdir, args.records, 0 if args.skip_memory else 4000, log=log)
+    paths = inputs.build(workdir, args.records, 4000 if args.memory else 0, log=log)
     paths.update(n_records=args.records)
     tok_dir = mistral_tokenizer_dir(workdir)
     model_file = os.path.join(tok_dir, "tokenizer.model")
@@ -752,13 +762,12 @@ def run(args, workdir):
     if not args.skip_workers:
         log(f"worker processes: 1 vs 2 ({args.worker_records} records)")
         wpaths = inputs.build(workdir, args.worker_records, 0, log=log)
-        paths.update(worker_records=wpaths["records"], n_worker_records=args.worker_records,
-                     commit_tokens_per_record=rows["commit"].tokens_per_record)
+        paths.update(worker_records=wpaths["records"], n_worker_records=args.worker_records)
         if not args.no_pin and hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, set(range(os.cpu_count())))  # two processes need two cores
-        workers = measure_workers(paths, tok_dir, max(1, args.repeat // 3))
+        workers = measure_workers(paths, tok_dir, args.worker_repeat)
     memory = None
-    if not args.skip_memory:
+    if args.memory:
         memory = {}
         for gb in sorted({min(0.1, args.memory_gb / 2), args.memory_gb}):
             log(f"memory: streaming a {gb} GB corpus through codemix_clm")
@@ -807,9 +816,10 @@ def report(args, rows, routes, pinned, shares, profiled_wall, workers, memory):
         ratio = workers["two"] / workers["one"]
         print(f"  {'commit 1 -> 2 worker processes >= 1.7x (steady state)':54s} {ratio:6.2f}x {'':7s} "
               f"{'PASS' if ratio >= TARGETS['workers'] else 'FAIL'}")
-        print(f"    ({workers['one']:,.0f} -> {workers['two']:,.0f} records/s; cores the 2-worker run got "
-              f"{workers['cores']:.2f}, main process {workers['main']:.2f}; batches identical: "
-              f"{'yes' if workers['identical'] else 'NO'})")
+        print(f"    ({workers['one']:,.0f} -> {workers['two']:,.0f} records/s on {workers['one_cores']:.2f} -> "
+              f"{workers['cores']:.2f} CPU cores obtained (main process {workers['main']:.2f});")
+        print(f"     per core obtained {workers['two'] / workers['cores'] / (workers['one'] / workers['one_cores']):.2f}x; "
+              f"batches identical: {'yes' if workers['identical'] else 'NO'})")
     if memory:
         (small_gb, (_, small)), (big_gb, (written, big)) = sorted(memory.items())
         rss_small, rss_big = small["100%"]["peak_rss"], big["100%"]["peak_rss"]
