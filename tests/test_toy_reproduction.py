@@ -1,9 +1,13 @@
-"""The toy reproduction (``examples/toy_reproduction``) runs end to end in its ``--quick``
-setting: world, EasyLM pretraining, the four tuned conditions through EasyLM's loop with our
-dataset types, greedy evaluation, the table and the plot.
+"""The toy reproduction (``examples/toy_reproduction``).
 
-Only that it runs and reports is asserted, not the outcome: the quick model is far too small
-to learn QA (the full setting's numbers are in the example's README).
+- ``--quick`` runs end to end: world, EasyLM pretraining, every tuned condition through
+  EasyLM's loop with our dataset types, greedy evaluation, the precondition line, the tables
+  and the plot. Only that it runs and reports is asserted for it, not the outcome: the quick
+  model is far too small to learn the task.
+- The committed ``results.json`` is the full run: it must show the task learned (the English
+  control) for every tuned condition and seed, and every file generated from it (results.md,
+  the README tables) must match it.
+- ``report.py``'s precondition and paired comparisons, on hand-made runs.
 """
 
 import json
@@ -11,11 +15,17 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import requires_easylm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOY = os.path.join(ROOT, "examples", "toy_reproduction")
-CONDITIONS = ("pretrained", "none", "naive", "commit", "align+commit")
+sys.path.insert(0, TOY)
+
+import report  # noqa: E402
+
+CONDITIONS = ("pretrained", "none", "naive", "commit", "align+commit", "align0+commit")
 
 
 def run_toy(args, env=None, timeout=900):
@@ -26,34 +36,55 @@ def run_toy(args, env=None, timeout=900):
 
 
 @requires_easylm
-def test_quick_setting_produces_the_table_and_the_plot(tmp_path):
+def test_quick_setting_produces_the_precondition_the_tables_and_the_plot(tmp_path):
     out = tmp_path / "toy"
-    proc = run_toy(["--quick", "--quiet", "--out", str(out)])
+    proc = run_toy(["--quick", "--out", str(out)])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # The first line says whether the target-language table is a result at all; the quick
+    # model does not learn the task, so it must say that it is not.
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("PRECONDITION FAILED: the English control does not reach >= 60% EM")
+    assert "NOT a result" in first
 
-    table = (out / "results.md").read_text(encoding="utf-8").splitlines()
-    assert table[0] == "| condition | xx EM | xx F1 | en EM | en F1 | seeds |"
-    rows = {line.split("|")[1].strip(): line for line in table[2:]}
+    md = (out / "results.md").read_text(encoding="utf-8").splitlines()
+    assert md[0] == first
+    header = md.index("| condition | xx EM | xx F1 | en EM | en F1 | seeds |")
+    rows = {}
+    for line in md[header + 2:]:
+        if not line.startswith("|"):
+            break
+        rows[line.split("|")[1].strip()] = line
     assert list(rows) == list(CONDITIONS)
     for line in rows.values():
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert len(cells) == 6 and all(" ± " in c for c in cells[1:5]) and cells[5] == "1"
+    assert any(line.startswith("| commit − none | ") for line in md)
+    assert any(line.startswith("| align+commit − commit | ") for line in md)
 
-    png = (out / "em.png").read_bytes()
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert (out / "em.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert results["setting"] == "quick"
+    assert results["setting"] == "quick" and results["precondition"]["met"] is False
     assert sorted(r["condition"] for r in results["runs"]) == sorted(CONDITIONS)
     for r in results["runs"]:
         for lang in ("xx", "en"):
             assert 0.0 <= r[lang]["exact_match"] <= 100.0 and r[lang]["n"] > 0
-    # Every tuned run and the alignment really trained inside EasyLM.
+            assert len(r[f"{lang}_em_items"]) == r[lang]["n"]
+    # Every tuned run and both alignments really trained inside EasyLM; the Table 3 control
+    # aligned without mixing.
     for name in ("pretrain", "none-seed0", "naive-seed0", "commit-seed0", "align-seed0",
-                 "align+commit-seed0"):
+                 "align+commit-seed0", "align0-seed0", "align0+commit-seed0"):
         info = results["training"][name]
         assert info["steps"] > 0 and info["last_loss"] is not None
         assert (out / "runs" / name / "streaming_params").is_file()
+    assert "--train_dataset.codemix_clm.alpha=0.0" in results["training"]["align0-seed0"]["command"]
+    assert "--train_dataset.codemix_clm.alpha=0.5" in results["training"]["align-seed0"]["command"]
+    # What is recorded names no path of this machine.
+    text = (out / "results.json").read_text(encoding="utf-8")
+    assert str(tmp_path) not in text and sys.executable not in text
+    prov = results["provenance"]
+    assert prov["command"].startswith("python examples/toy_reproduction/run.py --quick --out OUT")
+    assert prov["code_commit"] and "CPU" in prov["machine"]
 
     # The world the runs trained on: a partial MUSE dictionary and target-language eval items.
     world = out / "world"
@@ -65,7 +96,10 @@ def test_quick_setting_produces_the_table_and_the_plot(tmp_path):
     # Repeating the command reuses the finished runs and rewrites the same table.
     again = run_toy(["--quick", "--quiet", "--out", str(out)])
     assert again.returncode == 0, again.stderr[-3000:]
-    assert (out / "results.md").read_text(encoding="utf-8").splitlines() == table
+    assert again.stdout.splitlines() == [first]
+    # Same table and comparisons; only the provenance (wall time, runs made) differs.
+    assert (out / "results.md").read_text(encoding="utf-8").splitlines()[header:] == md[header:]
+    assert json.loads((out / "results.json").read_text())["provenance"]["trained_here"] == 0
 
 
 def test_without_easylm_the_runner_says_so_in_one_line(tmp_path):
@@ -75,3 +109,113 @@ def test_without_easylm_the_runner_says_so_in_one_line(tmp_path):
     assert proc.stderr.strip().count("\n") == 0
     assert "EASYLM_DIR" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "toy" / "results.md").exists()
+
+
+# --- The committed full run ---------------------------------------------------------------------
+
+COMMITTED = os.path.join(TOY, "results.json")
+
+
+def committed():
+    with open(COMMITTED, encoding="utf-8") as fin:
+        return json.load(fin)
+
+
+def test_the_committed_run_learned_the_task_for_every_tuned_condition_and_seed():
+    results = committed()
+    assert results["setting"] == "full"
+    assert results["precondition"]["met"] is True
+    assert results["precondition"] == report.precondition(results["runs"])
+    for condition in ("none", "naive", "commit", "align+commit", "align0+commit"):
+        rows = [r for r in results["runs"] if r["condition"] == condition]
+        assert len(rows) >= 3, condition
+        assert sorted(r["seed"] for r in rows) == results["seeds"]
+        mean_en = sum(r["en"]["exact_match"] for r in rows) / len(rows)
+        assert mean_en >= 60.0, (condition, mean_en)
+        for r in rows:
+            assert r["xx"]["n"] == r["en"]["n"] >= 100
+            assert 0.0 <= r["xx"]["exact_match"] <= 100.0
+            assert r["xx"]["exact_match"] == pytest.approx(
+                100.0 * r["xx_em_items"].count("1") / r["xx"]["n"])
+
+
+def test_the_committed_run_states_how_it_was_made():
+    prov = committed()["provenance"]
+    assert prov["command"].startswith("python examples/toy_reproduction/run.py ")
+    assert len(prov["code_commit"].split("+")[0]) >= 7 and not prov["code_commit"].endswith("+dirty")
+    assert "CPU" in prov["machine"] and committed()["wall_seconds"] > 0
+
+
+def test_the_committed_tables_and_readmes_are_generated_from_results_json():
+    results = committed()
+    assert results["summary"] == json.loads(json.dumps(report.summarise(results["runs"])))
+    assert results["paired"] == json.loads(json.dumps(report.paired(results["runs"])))
+    assert report.stale() == []
+
+
+# --- report.py on hand-made runs ------------------------------------------------------------------
+
+
+def _run(condition, seed, xx_items, en_em):
+    n = len(xx_items)
+    return dict(condition=condition, seed=seed,
+                xx=dict(exact_match=100.0 * xx_items.count("1") / n, f1=100.0 * xx_items.count("1") / n, n=n),
+                en=dict(exact_match=en_em, f1=en_em, n=n), xx_em_items=xx_items, en_em_items="1" * n)
+
+
+def test_precondition_needs_every_tuned_condition_at_60_percent_english_em():
+    # English control 75% for every tuned condition: met.
+    runs = [_run(c, s, "0101", 75.0) for c in CONDITIONS for s in (0, 1, 2)]
+    assert report.precondition(runs)["met"]
+    assert report.precondition(runs)["line"].startswith("PRECONDITION MET:")
+    # One condition's mean below 60 fails it, and the line names the numbers.
+    low = [dict(r, en=dict(r["en"], exact_match=50.0)) if r["condition"] == "naive" else r
+           for r in runs]
+    result = report.precondition(low)
+    assert not result["met"] and "naive 50.0" in result["line"]
+    assert result["line"].startswith("PRECONDITION FAILED:")
+    # A missing tuned condition fails it too; the untuned pretrained model does not count.
+    assert not report.precondition([r for r in runs if r["condition"] != "align0+commit"])["met"]
+    assert report.precondition([r for r in runs if r["condition"] != "pretrained"])["met"]
+
+
+def test_paired_comparison_uses_the_same_seed_and_counts_items_both_ways():
+    runs = [
+        _run("none", 0, "1000", 70.0), _run("commit", 0, "1110", 70.0),
+        _run("none", 1, "1100", 70.0), _run("commit", 1, "0110", 70.0),
+    ]
+    (pair,) = [p for p in report.paired(runs) if (p["a"], p["b"]) == ("commit", "none")]
+    assert pair["seeds"] == [0, 1]
+    assert pair["exact_match"]["per_seed"] == [50.0, 0.0]
+    assert pair["exact_match"]["mean"] == 25.0 and pair["exact_match"]["positive"] == 1
+    # seed 0: commit alone on items 1, 2; seed 1: commit alone on item 2, none alone on item 0.
+    assert (pair["a_only"], pair["b_only"]) == (3, 1)
+    assert pair["sign_p"] == pytest.approx(0.625)
+
+
+def _results(runs, wall=60.0):
+    return dict(summary=report.summarise(runs), runs=runs, wall_seconds=wall,
+                provenance=dict(command="python examples/toy_reproduction/run.py --out OUT",
+                                code_commit="abc1234", machine="2 CPU cores"))
+
+
+def test_a_rerun_passes_when_every_mean_stays_within_the_committed_seed_spread():
+    committed_runs = [_run(c, s, items, 75.0) for c in CONDITIONS
+                      for s, items in ((0, "1100"), (1, "1000"), (2, "1110"))]
+    same = report.compare_rerun(_results(committed_runs), _results(committed_runs))
+    assert same["within_spread"] and same["identical_runs"] == same["runs"] == 18
+    assert same["max_abs_diff"] == 0.0
+    # Seed 2 of COMMIT now gets one item fewer: the mean moves by 25/3 points, inside the
+    # committed spread of 25 points; the run is no longer identical.
+    moved = [_run(r["condition"], r["seed"], "1100", 75.0) if (r["condition"], r["seed"]) == ("commit", 2) else r
+             for r in committed_runs]
+    check = report.compare_rerun(_results(committed_runs), _results(moved))
+    assert check["within_spread"] and check["identical_runs"] == 17
+    assert check["max_abs_diff"] == pytest.approx(25.0 / 3)
+    assert "17 of 18 runs" in report.rerun_line(check) and " is within " in report.rerun_line(check)
+    # Every seed of COMMIT losing all its items leaves the spread, and the line says so.
+    lost = [_run(r["condition"], r["seed"], "0000", 75.0) if r["condition"] == "commit" else r
+            for r in committed_runs]
+    check = report.compare_rerun(_results(committed_runs), _results(lost))
+    assert not check["within_spread"] and "NOT within" in report.rerun_line(check)
+    assert any(row["condition"] == "commit" and not row["within"] for row in check["rows"])

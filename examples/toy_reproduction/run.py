@@ -21,6 +21,7 @@ the command is repeated with the same ``--out`` (delete a run's folder to redo i
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import random
@@ -41,7 +42,6 @@ _XLA_FIX = "--xla_disable_hlo_passes=onednn-matmul-rewriter"
 if _XLA_FIX not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _XLA_FIX).strip()
 
-CONDITIONS = ("pretrained", "none", "naive", "commit", "align+commit")
 
 # Model and schedule. Every tuned condition uses the same TUNE steps and learning rate;
 # align+commit adds the ALIGN phase before its TUNE steps, as in the paper.
@@ -51,9 +51,9 @@ SETTINGS = {
         model=dict(hidden_size=128, intermediate_size=384, num_hidden_layers=4,
                    num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=256),
         seq_length=256, batch_size=8,
-        pretrain=dict(steps=1200, lr=3e-3, warmup=100, end_lr=3e-4),
-        align=dict(steps=120, lr=1e-3, warmup=12, end_lr=1e-4),
-        tune=dict(steps=200, lr=1e-3, warmup=20, end_lr=1e-4),
+        pretrain=dict(steps=1000, lr=3e-3, warmup=50, end_lr=3e-4),
+        align=dict(steps=60, lr=1e-3, warmup=6, end_lr=1e-4),
+        tune=dict(steps=120, lr=1e-3, warmup=12, end_lr=1e-4),
     ),
     "quick": dict(
         seeds=1,
@@ -155,14 +155,14 @@ def commit_flags(path, dictionary, mode, seed, settings):
     ]
 
 
-def align_flags(path, dictionary, seed, settings):
+def align_flags(path, dictionary, seed, settings, alpha=0.5):
     return [
         "--train_dataset.type=codemix_clm",
         f"--train_dataset.codemix_clm.path={path}",
         "--train_dataset.codemix_clm.text_field=text",
         f"--train_dataset.codemix_clm.dictionary={dictionary}",
         "--train_dataset.codemix_clm.reverse_dictionary=True",
-        "--train_dataset.codemix_clm.alpha=0.5",
+        f"--train_dataset.codemix_clm.alpha={alpha}",
         "--train_dataset.codemix_clm.shuffle=True",
         f"--train_dataset.codemix_clm.seed={seed}",
         f"--train_dataset.codemix_clm.seq_length={settings['seq_length']}",
@@ -171,84 +171,69 @@ def align_flags(path, dictionary, seed, settings):
     ]
 
 
-def write_instructions(world_out, seed, count):
+def write_instructions(world_out, world_seed, seed, count):
     """A fresh English instruction set per seed (same distribution, other samples)."""
     import world
 
     path = os.path.join(world_out, f"alpaca_seed{seed}.json")
     if not os.path.exists(path):
         rng = random.Random(f"instructions-{seed}")
-        records = [world.instruction_record(rng) for _ in range(count)]
+        kb = world.Knowledge(world_seed)
+        records = [kb.instruction_record(rng) for _ in range(count)]
         world._write_json(path, records)
     return path
 
 
-# --- Aggregation and report ------------------------------------------------------------------
+# --- Provenance ----------------------------------------------------------------------------------
 
 
-def mean_std(values):
-    n = len(values)
-    mean = sum(values) / n
-    std = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
-    return mean, std
+def code_commit():
+    """The git commit of the code that ran, with ``+dirty`` when the toy or the package had
+    uncommitted changes (then the commit alone does not reproduce the run)."""
+    def git(*cmd):
+        return subprocess.run(["git", "-C", HERE, *cmd], capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short=12", "HEAD") or "unknown (not a git checkout)"
+    dirty = git("status", "--porcelain", "--", os.path.join(HERE, "world.py"), os.path.join(HERE, "run.py"),
+                os.path.join(HERE, "evaluate.py"), os.path.join(os.path.dirname(os.path.dirname(HERE)), "easylm_commit"))
+    return head + ("+dirty" if dirty else "")
 
 
-def summarise(results):
-    """{condition: {lang: {metric: (mean, std, n)}}} over seeds."""
-    table = {}
-    for condition in CONDITIONS:
-        rows = [r for r in results if r["condition"] == condition]
-        if not rows:
-            continue
-        table[condition] = {}
-        for lang in ("xx", "en"):
-            table[condition][lang] = {}
-            for metric in ("exact_match", "f1"):
-                values = [r[lang][metric] for r in rows]
-                table[condition][lang][metric] = (*mean_std(values), len(values))
-    return table
+def machine():
+    """(long, short) description of the machine: CPU model and cores, software versions."""
+    import platform
+
+    import jax
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fin:
+            cpu = next(l.split(":", 1)[1].strip() for l in fin if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    cores = os.cpu_count()
+    easylm = "EasyLM (version unknown)"
+    try:
+        from easylm_commit.easylm_path import checkout_dir
+
+        with open(os.path.join(checkout_dir(), "SOURCE")) as fin:
+            easylm = fin.read().split(" (")[0].strip()
+    except (OSError, Exception):  # a SOURCE file is optional
+        pass
+    short = f"{cores} {cpu} CPU cores"
+    return (f"{short}, {platform.system()} {platform.machine()}, Python {platform.python_version()}, "
+            f"jax {jax.__version__} (CPU), {easylm}"), short
 
 
-def markdown_table(table):
-    lines = [
-        "| condition | xx EM | xx F1 | en EM | en F1 | seeds |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for condition, langs in table.items():
-        cells = []
-        for lang in ("xx", "en"):
-            for metric in ("exact_match", "f1"):
-                mean, std, n = langs[lang][metric]
-                cells.append(f"{mean:.1f} ± {std:.1f}")
-        lines.append(f"| {condition} | " + " | ".join(cells) + f" | {n} |")
-    return "\n".join(lines) + "\n"
-
-
-def plot(table, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    conditions = list(table)
-    x = range(len(conditions))
-    width = 0.38
-    fig, ax = plt.subplots(figsize=(6.4, 3.2), dpi=100)
-    for k, (lang, label) in enumerate((("xx", "target language (xx)"), ("en", "English (control)"))):
-        means = [table[c][lang]["exact_match"][0] for c in conditions]
-        stds = [table[c][lang]["exact_match"][1] for c in conditions]
-        ax.bar([i + (k - 0.5) * width for i in x], means, width, yerr=stds, capsize=3, label=label)
-    ax.set_xticks(list(x))
-    ax.set_xticklabels(conditions)
-    ax.set_ylabel("exact match (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title("Toy COMMIT reproduction: extractive QA, mean ± std over seeds")
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
+def sanitise(value, out):
+    """Commands as a reader can rerun them: no path of this machine (OUT is ``--out``)."""
+    if isinstance(value, str):
+        return value.replace(out, "OUT").replace(sys.executable, "python")
+    if isinstance(value, list):
+        return [sanitise(v, out) for v in value]
+    if isinstance(value, dict):
+        return {k: sanitise(v, out) for k, v in value.items()}
+    return value
 
 
 def write_atomic(path, text):
@@ -261,8 +246,9 @@ def write_atomic(path, text):
 # --- The experiment --------------------------------------------------------------------------
 
 
-def run(args):
+def run(args, argv):
     easylm_env()  # fail early, in one line, without EASYLM_DIR
+    import report
     import world
     from evaluate import evaluate, load_checkpoint
 
@@ -277,19 +263,24 @@ def run(args):
             s = settings[phase]
             s["warmup"] = max(1, round(s["warmup"] * steps / s["steps"]))
             s["steps"] = steps
+    seeds = list(range(args.first_seed, args.first_seed + settings["seeds"]))
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     started = time.time()
-    log = (lambda *a: None) if args.quiet else (lambda *a: print("[toy]", *a, flush=True))
+    # Progress goes to stderr: stdout is the report, and its first line is the precondition.
+    log = (lambda *a: None) if args.quiet else (lambda *a: print("[toy]", *a, file=sys.stderr, flush=True))
 
     world_out = os.path.join(out, "world")
     manifest = os.path.join(world_out, "manifest.json")
     if os.path.exists(manifest):
         with open(manifest) as fin:
             generated = json.load(fin)
+        if generated.get("world_seed", 0) != args.world_seed or generated.get("size") != size:
+            raise RunError(f"{out} holds a world made with other settings; use another --out")
     else:
-        log(f"writing the synthetic world ({size}) to {world_out}")
-        generated = world.generate(world_out, seed=0, size=size)
+        log(f"writing the synthetic world ({size}, seed {args.world_seed}) to {world_out}")
+        generated = world.generate(world_out, seed=args.world_seed, size=size)
+        generated.update(world_seed=args.world_seed, size=size)
         write_atomic(manifest, json.dumps(generated, indent=1))
     paths = generated["paths"]
     from transformers import AutoTokenizer
@@ -302,6 +293,7 @@ def run(args):
 
     common = dict(out=out, settings=settings, vocab_size=vocab_size, tokenizer=paths["tokenizer"])
     timings = {}
+    trained_before = set(os.listdir(os.path.join(out, "runs"))) if os.path.isdir(os.path.join(out, "runs")) else set()
 
     log("pretraining (EasyLM's own llama_train, json dataset)")
     pretrained, info = train(
@@ -309,14 +301,15 @@ def run(args):
         ["--train_dataset.type=json", f"--train_dataset.json_dataset.path={paths['corpus']}",
          "--train_dataset.text_processor.fields=text",
          f"--train_dataset.json_dataset.seq_length={settings['seq_length']}",
-         f"--train_dataset.json_dataset.batch_size={settings['batch_size']}"],
+         f"--train_dataset.json_dataset.batch_size={settings['batch_size']}",
+         f"--seed={args.world_seed}"],
         phase="pretrain", **common,
     )
     timings["pretrain"] = info
     log(f"  pretrain: loss {info['first_loss']} -> {info['last_loss']} in {info['seconds']} s")
 
     results_path = os.path.join(out, "results.json")
-    results = []
+    runs = []
     cached = {}
     if os.path.exists(results_path):
         with open(results_path) as fin:
@@ -325,81 +318,137 @@ def run(args):
 
     def score(condition, seed, checkpoint, info):
         # Scores are reused only for the very checkpoint they were computed on.
-        made_by = " ".join(info["command"])
+        made_by = sanitise(" ".join(info["command"]), out)
         old = cached.get((condition, seed))
         if old is not None and old.get("made_by") == made_by:
-            results.append(old)
+            runs.append(old)
             return
+        start = time.time()
         model = load_checkpoint(checkpoint)
         row = dict(condition=condition, seed=seed, checkpoint=os.path.relpath(checkpoint, out),
                    made_by=made_by)
         for lang, items in (("xx", eval_xx), ("en", eval_en)):
             r = evaluate(model, paths["tokenizer"], items, lang)
             row[lang] = dict(exact_match=r["exact_match"], f1=r["f1"], n=r["n"])
+            # Per-item exact match, in evaluation order: the paired comparisons use it.
+            row[f"{lang}_em_items"] = "".join(str(int(p["exact_match"])) for p in r["predictions"])
             row[f"{lang}_predictions"] = [
                 dict(id=p["id"], prediction=p["prediction"], answers=p["answers"])
                 for p in r["predictions"][:20]
             ]
+        row["eval_seconds"] = round(time.time() - start, 1)
         log(f"  {condition} seed {seed}: xx EM {row['xx']['exact_match']:.1f} F1 {row['xx']['f1']:.1f}"
             f" | en EM {row['en']['exact_match']:.1f} F1 {row['en']['f1']:.1f}")
-        results.append(row)
-        write_atomic(results_path, json.dumps(dict(runs=results), indent=1, ensure_ascii=False))
+        runs.append(row)
+        write_atomic(results_path, json.dumps(dict(runs=runs), indent=1, ensure_ascii=False))
 
     launcher = "easylm_commit.llama_train"
-    for seed in range(settings["seeds"]):
-        alpaca = write_instructions(world_out, seed, generated["sizes"]["instructions"])
+
+    def tune(name, alpaca, mode, seed, load):
+        log(f"tuning {name}")
+        ckpt, info = train(name, launcher, commit_flags(alpaca, paths["dictionary"], mode, seed, settings),
+                           phase="tune", load=load, **common)
+        timings[name] = info
+        log(f"  {name}: loss {info['first_loss']} -> {info['last_loss']} in {info['seconds']} s")
+        return ckpt
+
+    def aligned_then_commit(align, alpha, alpaca, seed):
+        # Alignment (codemix_clm on the target-language corpus, xx words replaced by their
+        # English entries with alpha 0.5), then COMMIT; and the Table 3 control: the same
+        # alignment steps without mixing (alpha 0: plain target-language CLM), then COMMIT.
+        log(f"aligning {align}-seed{seed} (alpha {alpha})")
+        aligned, info = train(f"{align}-seed{seed}", launcher,
+                              align_flags(paths["xx_corpus"], paths["dictionary"], seed, settings, alpha),
+                              phase="align", load=pretrained, **common)
+        timings[f"{align}-seed{seed}"] = info
+        return tune(f"{align}+commit-seed{seed}", alpaca, "commit", seed, aligned)
+
+    # Every chain of training runs below depends only on the pretrained model, so they run
+    # ``--jobs`` at a time: a llama_train of this size keeps about one CPU core busy, and
+    # each run is seeded and deterministic whatever runs beside it.
+    chains = {}
+    for seed in seeds:
+        alpaca = write_instructions(world_out, args.world_seed, seed, generated["sizes"]["instructions"])
+        for mode in ("none", "naive", "commit"):
+            chains[(mode, seed)] = (tune, (f"{mode}-seed{seed}", alpaca, mode, seed, pretrained))
+        for align, alpha in (("align", 0.5), ("align0", 0.0)):
+            chains[(f"{align}+commit", seed)] = (aligned_then_commit, (align, alpha, alpaca, seed))
+    checkpoints = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = {key: pool.submit(fn, *fn_args) for key, (fn, fn_args) in chains.items()}
+        for key, future in futures.items():
+            checkpoints[key] = future.result()  # the first failure stops the run, in one line
+
+    log("evaluating")
+    for seed in seeds:
         # The pretrained model does not depend on the seed; it is scored once per seed so
         # that every row of the table averages the same number of entries.
         score("pretrained", seed, pretrained, timings["pretrain"])
-        for mode in ("none", "naive", "commit"):
-            name = f"{mode}-seed{seed}"
-            log(f"tuning {name}")
-            ckpt, info = train(name, launcher, commit_flags(alpaca, paths["dictionary"], mode, seed, settings),
-                               phase="tune", load=pretrained, **common)
-            timings[name] = info
-            score(mode, seed, ckpt, info)
-        log(f"aligning align-seed{seed}")
-        aligned, info = train(f"align-seed{seed}", launcher,
-                              align_flags(paths["xx_corpus"], paths["dictionary"], seed, settings),
-                              phase="align", load=pretrained, **common)
-        timings[f"align-seed{seed}"] = info
-        name = f"align+commit-seed{seed}"
-        log(f"tuning {name}")
-        ckpt, info = train(name, launcher, commit_flags(alpaca, paths["dictionary"], "commit", seed, settings),
-                           phase="tune", load=aligned, **common)
-        timings[name] = info
-        score("align+commit", seed, ckpt, info)
+        for condition in report.TUNED:
+            name = f"{condition}-seed{seed}"
+            score(condition, seed, checkpoints[(condition, seed)], timings[name])
 
-    table = summarise(results)
     wall = time.time() - started
-    md = markdown_table(table)
+    runs.sort(key=lambda r: (report.CONDITIONS.index(r["condition"]), r["seed"]))
+    long_machine, short_machine = machine()
+    results = dict(
+        precondition=report.precondition(runs),
+        provenance=dict(
+            command=" ".join(["python", "examples/toy_reproduction/run.py", *sanitise(argv, out)]),
+            code_commit=code_commit(), machine=long_machine, machine_short=short_machine,
+            training_runs=len(timings),
+            trained_here=len([n for n in timings if n not in trained_before]),
+        ),
+        setting=size, world_seed=args.world_seed, seeds=seeds, settings=settings,
+        world=dict(sizes=generated["sizes"], target_paragraphs=generated["target_paragraphs"],
+                   shape=generated.get("shape")),
+        wall_seconds=round(wall, 1),
+        training=sanitise(timings, out),
+        summary=report.summarise(runs),
+        paired=report.paired(runs),
+        runs=runs,
+    )
+    write_atomic(results_path, json.dumps(results, indent=1, ensure_ascii=False))
+    md = report.results_markdown(results)
     write_atomic(os.path.join(out, "results.md"), md)
-    write_atomic(results_path, json.dumps(
-        dict(setting=size, settings=settings, wall_seconds=round(wall, 1), training=timings,
-             summary=table, runs=results),
-        indent=1, ensure_ascii=False))
-    plot(table, os.path.join(out, "em.png"))
+    report.plot(results["summary"], os.path.join(out, "em.png"))
+    if args.publish:
+        shutil.copyfile(results_path, os.path.join(HERE, "results.json"))
+        report.write_all(os.path.join(HERE, "results.json"))
+        log("published results.json, results.md, em.png and the README tables next to run.py")
     log(f"done in {wall / 60:.1f} min; table in {os.path.join(out, 'results.md')}")
+    print(results["precondition"]["line"], flush=True)
     if not args.quiet:
-        print(md)
+        print(md.split("\n", 1)[1])
     return 0
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="output folder (world, runs, results)")
     parser.add_argument("--quick", action="store_true",
                         help="CI-sized smoke run: a few minutes on 2 CPU cores, 1 seed")
     parser.add_argument("--seeds", type=int, default=0, help="number of tuning seeds (default: 3, quick: 1)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="first tuning seed (the setup was chosen on held-out seed 100)")
+    parser.add_argument("--world-seed", type=int, default=0,
+                        help="seed of the world and of pretraining (the setup was chosen on world 7)")
     for phase in ("pretrain", "align", "tune"):
         parser.add_argument(f"--{phase}-steps", type=int, default=0,
                             help=f"override the {phase} steps of the setting")
-    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="EasyLM training runs at a time (default 2: one llama_train of this size "
+                             "keeps about one CPU core busy)")
+    parser.add_argument("--publish", action="store_true",
+                        help="copy results.json next to run.py and regenerate results.md, em.png and "
+                             "the README tables from it (report.py)")
+    parser.add_argument("--quiet", action="store_true", help="no progress log, no table (first line only)")
     args = parser.parse_args(argv)
     from easylm_commit.errors import UserError
 
     try:
-        return run(args)
+        return run(args, argv)
     except (UserError, RunError) as e:
         print(f"run.py: error: {e}", file=sys.stderr)
         return 2

@@ -4,34 +4,49 @@ The world is a tiny bilingual universe: an English lexicon and a made-up target 
 ("xx", written in Greek letters) that maps every English word to its own target word with
 the same word order. Everything the experiment needs is written by ``generate``:
 
-- ``corpus.jsonl``      English-centric pretraining text ({"text": ...}); a few percent of the
-                        paragraphs are in the target language, about other (random) facts.
+- ``corpus.jsonl``      English-centric pretraining text ({"text": ...}) stating the facts of a
+                        fixed knowledge base; a few percent of the paragraphs are in the target
+                        language.
 - ``xx_corpus.jsonl``   target-language monolingual text for the alignment phase.
-- ``alpaca.json``       English Alpaca-format instruction data: mostly extractive QA over a
-                        context paragraph, plus two simple tasks (list the names, repeat a
-                        sentence).
-- ``eval_xx.json``      target-language extractive QA (context, question, answers in xx).
-- ``eval_en.json``      the same task in English, the control.
+- ``alpaca.json``       English Alpaca-format instruction data: mostly closed-book questions
+                        about the tuning people, plus two simple tasks over a paragraph (list
+                        the names, repeat a sentence).
+- ``eval_xx.json``      target-language questions about the held-out people (input and
+                        answers in xx).
+- ``eval_en.json``      the same questions in English, the control.
 - ``dict.en-xx.txt``    a MUSE-format dictionary covering only part of the word types, as real
                         dictionaries do (stratified per word class so every class is covered
                         at the same rate).
 - ``tokenizer/``        a SentencePiece LLaMA tokenizer trained on the generated text.
 
 Design choices (why the world looks like this):
-- Facts are random per paragraph, not a consistent knowledge base, so QA is extractive: the
-  model must read the context, not recall pretraining.
-- Two relations share an answer type (``lives in`` and ``was born in`` both take a place) and
-  contexts hold several people, so "copy the first place after the name" is not enough: the
-  model must understand the question word and the relation word, which is exactly what it
-  does not know in the target language after English-only instruction tuning.
-- Half of the pretraining paragraphs end with a "question : ... answer : ..." line, in both
-  languages, standing in for the question-like text real pretraining corpora contain: the
-  base model can read a paragraph and answer in the pretraining format, in English and a
-  little in the target language, as an English-centric LLM can. Without it the target
-  question words would appear nowhere but in the code-mixed instruction data (the comparison
-  would be rigged in COMMIT's favour), and a model this small, pretrained this briefly, does
-  not learn to extract answers from 200 tuning steps alone (a pilot with 15% such lines
-  reached 10% English EM after tuning).
+- The task is closed-book recall of facts stated in the English pretraining corpus, not
+  extraction from a context. The world is a fixed knowledge base (60 people, one answer for
+  each of 5 relations); pretraining paragraphs state true facts about one person. A third of
+  the people are held out: their facts are only stated, never asked, and the evaluation asks
+  about them, so instruction tuning can only teach the model to *use* what pretraining put in
+  it, as with the paper's English-centric LLM. Extraction was tried first and measured (see
+  the README): a model this size, pretrained for minutes, copies an answer out of its context
+  only after a slow phase change (20% English EM after 1,000 steps), while it memorises
+  stated facts quickly.
+- The target language is English-centric in the paper's sense: 4% of the pretraining
+  paragraphs (and the alignment corpus) are translated, about the same world, so the model
+  has seen each held-out fact in the target language a handful of times against hundreds in
+  English; the dictionary covers 60% of the word types. Evaluation asks the held-out
+  questions with question and answer in the target language under the English template.
+- Pretraining paragraphs about tuning people sometimes end with "question : ... answer :
+  ..." lines (the question-like text real corpora contain; it also teaches the model that
+  stated facts answer questions, which a small model does not infer from statements alone).
+  The held-out people never get such lines, in either language.
+- Every answer is a person's name, and names are written alike in both languages: the English
+  control then measures recall itself, in every condition (a code-mixed tuning teaches the
+  model to answer dictionary words in the target language, which strict English EM would
+  count as wrong). Chosen on the English control of world 7 / tuning seed 100, after a world
+  with places, jobs, foods and colours as answers left COMMIT at 49% English EM (62% with the
+  translated answer accepted) against 92% for plain tuning. With one answer type, only the
+  relation words of a question tell which fact is asked, and in the target-language
+  evaluation they are target-language words: understanding them is what code-mixing should
+  teach. Relations are directional and have two phrasings each.
 - All text is lower case with punctuation split off by spaces, so word boundaries are
   unambiguous for the mixer and the dictionary.
 """
@@ -44,81 +59,59 @@ from easylm_commit.spm_tokenizer import train_llama_tokenizer
 from easylm_commit.templates import Formatter
 
 # --- The English lexicon -------------------------------------------------------------------
-# Word classes; answers of different relations come from different classes except places.
+# Person names: the only answer class.
 
 NAMES = (
     "alice bob carol david emma frank grace henry irene jack karen leo maria nathan olivia "
     "peter quinn rosa samuel tina victor wendy xavier yara zoe adam bella chris diana ethan "
-    "fiona george hannah ivan julia kevin laura mark nina oscar"
+    "fiona george hannah ivan julia kevin laura mark nina oscar paula ruth steve ursula vera "
+    "walter yusuf zack amber bruno clara derek elsa felix gina hugo ines jonas kira omar"
 ).split()
-PLACES = (
-    "paris rome berlin madrid lisbon vienna prague dublin oslo athens cairo lima quito tokyo "
-    "delhi sydney boston denver toronto havana nairobi seoul bangkok hanoi manila"
-).split()
-JOBS = (
-    "baker teacher doctor farmer pilot singer painter driver nurse lawyer writer dancer "
-    "builder tailor barber sailor miner judge chef clerk"
-).split()
-FOODS = (
-    "apples bread rice cheese fish soup eggs honey pears grapes beans noodles cake plums "
-    "olives melons carrots nuts figs lemons"
-).split()
-ANIMALS = (
-    "dog cat horse goat sheep rabbit parrot duck cow pig mouse turtle donkey owl fox "
-    "hamster camel goose snake frog"
-).split()
-COLORS = "red blue green yellow black white purple orange brown pink gray silver".split()
-
-# Relation phrasings: (fact template, question template, answer class). Each relation has
-# two fact paraphrases so that pretraining text is not a single frozen pattern.
+# Relations between people: every answer is a person's name. Names are written alike in both
+# languages (see World), so a right answer is the same string whichever language the model
+# answers in: the English control measures whether the task is learned, not which language a
+# code-mixed tuning taught the model to answer in (a COMMIT-tuned model answers dictionary words
+# in the target language, by design). The relations are directional (no "friend of"), so every
+# question has one answer. Each relation has two fact phrasings, with the person before or
+# after the relation words, so that a fact must be stored with its person, not as one frozen
+# string.
 RELATIONS = {
-    "lives": (
-        ("{e} lives in {a} .", "the home of {e} is in {a} ."),
-        "where does {e} live ?",
-        "place",
+    "mother": (
+        ("the mother of {e} is {a} .", "{a} is the mother of {e} ."),
+        "who is the mother of {e} ?",
+        "name",
     ),
-    "born": (
-        ("{e} was born in {a} .", "the birthplace of {e} is {a} ."),
-        "where was {e} born ?",
-        "place",
+    "boss": (
+        ("the boss of {e} is {a} .", "{e} works for {a} ."),
+        "who is the boss of {e} ?",
+        "name",
     ),
-    "job": (
-        ("{e} works as a {a} .", "the job of {e} is {a} ."),
-        "what is the job of {e} ?",
-        "job",
+    "teacher": (
+        ("the teacher of {e} is {a} .", "{e} was taught by {a} ."),
+        "who was the teacher of {e} ?",
+        "name",
     ),
-    "food": (
-        ("{e} likes to eat {a} .", "the favorite food of {e} is {a} ."),
-        "what does {e} like to eat ?",
-        "food",
+    "doctor": (
+        ("the doctor of {e} is {a} .", "{e} is treated by {a} ."),
+        "who is the doctor of {e} ?",
+        "name",
     ),
-    "pet": (
-        ("{e} has a {a} .", "the pet of {e} is a {a} ."),
-        "what animal does {e} have ?",
-        "animal",
-    ),
-    "color": (
-        ("the favorite color of {e} is {a} .", "{e} likes the color {a} ."),
-        "what is the favorite color of {e} ?",
-        "color",
-    ),
-    "friend": (
-        ("{e} is a friend of {a} .", "the best friend of {e} is {a} ."),
-        "who is the friend of {e} ?",
+    "coach": (
+        ("the coach of {e} is {a} .", "{e} is trained by {a} ."),
+        "who is the coach of {e} ?",
         "name",
     ),
 }
+# The relation nouns are a word class of their own, so the dictionary covers the same share
+# of them in every world (a seed cannot leave all of them out, or cover all of them).
+RELATION_NOUNS = "mother boss teacher doctor coach".split()
 CLASSES = {
     "name": NAMES,
-    "place": PLACES,
-    "job": JOBS,
-    "food": FOODS,
-    "animal": ANIMALS,
-    "color": COLORS,
+    "relation": RELATION_NOUNS,
 }
 
 # Instruction texts (English; the Alpaca template itself lives in the package).
-QA_INSTRUCTION = "answer the question using a word from the text ."
+QA_INSTRUCTION = "answer the question ."
 NAMES_INSTRUCTION = "list the names of the people in the text ."
 REPEAT_INSTRUCTION = "repeat the first sentence of the text ."
 
@@ -168,6 +161,13 @@ class World(object):
         self.translation = {}
         used = set()
         for word in self.words:
+            if word in self.classes["name"]:
+                # Person names are written the same in both languages (as in most of the
+                # paper's evaluation languages, or as a learnt transliteration would be): they
+                # are the anchors through which a target-language question can reach what
+                # the model knows about a person. They need no dictionary entry.
+                self.translation[word] = word
+                continue
             while True:
                 syllables = rng.randint(2, 3)
                 target = "".join(
@@ -180,7 +180,9 @@ class World(object):
         # Stratified coverage: the same share of every word class is in the dictionary, so
         # a seed cannot by chance leave out, say, all question words.
         self.dictionary = {}
-        for words in self.classes.values():
+        for word_class, words in self.classes.items():
+            if word_class == "name":
+                continue
             ordered = sorted(words)
             rng.shuffle(ordered)
             for word in ordered[: round(dictionary_coverage * len(ordered))]:
@@ -197,79 +199,92 @@ class World(object):
                 fout.write(f"{word} {self.dictionary[word]}\n")
 
 
-# --- Paragraphs, questions and tasks ---------------------------------------------------------
+# --- The knowledge base, paragraphs, questions and tasks --------------------------------------
 
-
-def _facts(rng, people=None, facts_per_person=(2, 4)):
-    """A list of (person, relation, answer, sentence) for a small random paragraph."""
-    if people is None:
-        people = rng.sample(NAMES, rng.randint(1, 3))
-    facts = []
-    for person in people:
-        for relation in rng.sample(sorted(RELATIONS), rng.randint(*facts_per_person)):
-            phrasings, _, answer_class = RELATIONS[relation]
-            choices = [w for w in CLASSES[answer_class] if w != person]
-            answer = rng.choice(choices)
-            sentence = rng.choice(phrasings).format(e=person, a=answer)
-            facts.append((person, relation, answer, sentence))
-    return facts
+# Pretraining paragraphs state 2-4 facts of one person; a share of them (of tuning people
+# only, see ``World.paragraph``) ends with one or two questions and their answers.
+FACTS_PER_PARAGRAPH = (2, 4)
+PRETRAIN_QA_SHARE = 0.5
+PRETRAIN_QUESTIONS = (1, 2)
+# Share of the instruction records that are closed-book questions (the rest: list the names,
+# repeat the first sentence, half each).
+INSTRUCTION_QA_SHARE = 0.95
+# A third of the people are held out: their facts are only ever stated in pretraining text,
+# never asked, and the evaluation asks about them.
+EVAL_PEOPLE_SHARE = 1 / 3
 
 
 def _question(relation, person):
     return RELATIONS[relation][1].format(e=person)
 
 
-def pretraining_paragraph(rng, qa_share=0.5):
-    """A paragraph of random facts, sometimes followed by one question and its answer."""
-    facts = _facts(rng)
-    text = " ".join(f[3] for f in facts)
-    if rng.random() < qa_share:
-        person, relation, answer, _ = rng.choice(facts)
-        text += f" question : {_question(relation, person)} answer : {answer} ."
-    return text
+def qa_prompt_input(question):
+    """The Alpaca ``input`` field of a QA item (training data and evaluation alike).
 
-
-def qa_example(rng):
-    """Extractive QA over a context with two or three people (so the name alone is not enough)."""
-    people = rng.sample(NAMES, rng.randint(2, 3))
-    facts = _facts(rng, people=people, facts_per_person=(2, 3))
-    # Guarantee that the asked relation's answer is unique in the context: a person has one
-    # fact per relation already; the question names the person.
-    person, relation, answer, _ = rng.choice(facts)
-    context = " ".join(f[3] for f in facts)
-    return dict(context=context, question=_question(relation, person), answer=answer)
-
-
-def instruction_record(rng, qa_share=0.8):
-    """One English Alpaca record: mostly QA, sometimes a simple non-QA task."""
-    roll = rng.random()
-    if roll < qa_share:
-        ex = qa_example(rng)
-        return dict(
-            instruction=QA_INSTRUCTION,
-            input=qa_prompt_input(ex["context"], ex["question"]),
-            output=ex["answer"],
-        )
-    facts = _facts(rng)
-    context = " ".join(f[3] for f in facts)
-    if roll < qa_share + (1 - qa_share) / 2:
-        names = []
-        for person, relation, answer, _ in facts:
-            for name in (person, answer) if relation == "friend" else (person,):
-                if name not in names:
-                    names.append(name)
-        return dict(instruction=NAMES_INSTRUCTION, input=f"text : {context}", output=" , ".join(names))
-    return dict(instruction=REPEAT_INSTRUCTION, input=f"text : {context}", output=facts[0][3])
-
-
-def qa_prompt_input(context, question):
-    """The Alpaca ``input`` field for a QA item (shared by training data and evaluation).
-
-    The input starts with a marker word because SentencePiece tokenizes the first word after
-    the template's newline without its "▁" prefix: a name there would be a different token
-    from the same name in the question, and copying it would become a tokenisation puzzle.
+    It starts with a marker word because SentencePiece tokenizes the first word after the
+    template's newline without its "▁" prefix: a name there would be another token than the
+    same name anywhere else.
     """
-    return f"text : {context} question : {question}"
+    return f"question : {question}"
+
+
+class Knowledge(object):
+    """The world's facts: every person has one answer for every relation, fixed by the seed."""
+
+    def __init__(self, seed=0):
+        rng = random.Random(f"knowledge-{seed}")
+        self.facts = {}
+        self._names = set(NAMES)
+        for person in NAMES:
+            self.facts[person] = {}
+            for relation in sorted(RELATIONS):
+                choices = [w for w in CLASSES[RELATIONS[relation][2]] if w != person]
+                self.facts[person][relation] = rng.choice(choices)
+        people = sorted(NAMES)
+        rng.shuffle(people)
+        n_eval = round(EVAL_PEOPLE_SHARE * len(people))
+        self.eval_people = sorted(people[:n_eval])
+        self.tuning_people = sorted(people[n_eval:])
+
+    def sentence(self, rng, person, relation):
+        return rng.choice(RELATIONS[relation][0]).format(e=person, a=self.facts[person][relation])
+
+    def paragraph(self, rng, qa_share=None):
+        """2-4 true statements about a random person (random relations, order and phrasing);
+        for a tuning person, sometimes followed by questions about them with their answers."""
+        person = rng.choice(NAMES)
+        relations = rng.sample(sorted(RELATIONS), rng.randint(*FACTS_PER_PARAGRAPH))
+        text = " ".join(self.sentence(rng, person, r) for r in relations)
+        share = PRETRAIN_QA_SHARE if qa_share is None else qa_share
+        if person in self.tuning_people and rng.random() < share:
+            for relation in rng.sample(relations, min(len(relations), rng.randint(*PRETRAIN_QUESTIONS))):
+                text += f" question : {_question(relation, person)} answer : {self.facts[person][relation]} ."
+        return text
+
+    def instruction_record(self, rng, qa_share=None):
+        """One English Alpaca record: mostly closed-book QA about a tuning person, sometimes a
+        simple task over a paragraph (list the names, repeat the first sentence)."""
+        qa_share = INSTRUCTION_QA_SHARE if qa_share is None else qa_share
+        roll = rng.random()
+        if roll < qa_share:
+            person, relation = rng.choice(self.tuning_people), rng.choice(sorted(RELATIONS))
+            return dict(instruction=QA_INSTRUCTION, input=qa_prompt_input(_question(relation, person)),
+                        output=self.facts[person][relation])
+        person = rng.choice(NAMES)
+        relations = rng.sample(sorted(RELATIONS), rng.randint(*FACTS_PER_PARAGRAPH))
+        sentences = [self.sentence(rng, person, r) for r in relations]
+        context = " ".join(sentences)
+        if roll < qa_share + (1 - qa_share) / 2:
+            names = []
+            for word in context.split():
+                if word in self._names and word not in names:
+                    names.append(word)
+            return dict(instruction=NAMES_INSTRUCTION, input=f"text : {context}", output=" , ".join(names))
+        return dict(instruction=REPEAT_INSTRUCTION, input=f"text : {context}", output=sentences[0])
+
+    def eval_questions(self):
+        """Every (held-out person, relation) question with its answer, in a fixed order."""
+        return [(_question(r, p), self.facts[p][r]) for p in self.eval_people for r in sorted(RELATIONS)]
 
 
 # --- Writing everything ------------------------------------------------------------------------
@@ -277,11 +292,11 @@ def qa_prompt_input(context, question):
 # Sizes for the full experiment and for --quick; the runner may override them.
 SIZES = {
     "full": dict(
-        pretrain_paragraphs=40000,
+        pretrain_paragraphs=50000,
         target_share=0.04,
         align_paragraphs=6000,
-        instructions=6000,
-        eval_items=120,
+        instructions=4000,
+        eval_items=100,
         vocab_size=1280,
     ),
     "quick": dict(
@@ -315,31 +330,36 @@ def generate(out_dir, seed=0, size="full", **overrides):
     sizes = dict(SIZES[size], **overrides)
     os.makedirs(out_dir, exist_ok=True)
     world = World(seed)
+    kb = Knowledge(seed)
     rng = random.Random(f"data-{seed}")
 
     pretrain = []
     n_target = 0
     for _ in range(sizes["pretrain_paragraphs"]):
-        text = pretraining_paragraph(rng)
+        text = kb.paragraph(rng)
         if rng.random() < sizes["target_share"]:
             text = world.translate(text)
             n_target += 1
         pretrain.append(text)
-    align = [world.translate(pretraining_paragraph(rng)) for _ in range(sizes["align_paragraphs"])]
-    instructions = [instruction_record(rng) for _ in range(sizes["instructions"])]
+    # Target-language text for the alignment phase: about the same world, as Wikipedia in
+    # the target language is about the same world as English Wikipedia.
+    align = [world.translate(kb.paragraph(rng)) for _ in range(sizes["align_paragraphs"])]
+    instructions = [kb.instruction_record(rng) for _ in range(sizes["instructions"])]
+
+    questions = kb.eval_questions()
+    random.Random(f"eval-{seed}").shuffle(questions)
+    questions = questions[: sizes["eval_items"]]
 
     def eval_set(lang):
         items = []
-        for i in range(sizes["eval_items"]):
-            ex = qa_example(rng)
-            text, answer = qa_prompt_input(ex["context"], ex["question"]), ex["answer"]
+        for i, (question, answer) in enumerate(questions):
+            text = qa_prompt_input(question)
             if lang == "xx":
-                # Everything but the Alpaca template and the instruction is in the target
-                # language, like the paper's benchmarks with an English prompt.
+                # The input (question) and the answer are in the target language; the Alpaca
+                # template and the instruction stay English, as in the paper's evaluation.
                 text, answer = world.translate(text), world.translate(answer)
-            items.append(
-                dict(id=f"{lang}-{i}", instruction=QA_INSTRUCTION, input=text, answers=[answer])
-            )
+            item = dict(id=f"{lang}-{i}", instruction=QA_INSTRUCTION, input=text, answers=[answer])
+            items.append(item)
         return items
 
     eval_en, eval_xx = eval_set("en"), eval_set("xx")
@@ -369,4 +389,8 @@ def generate(out_dir, seed=0, size="full", **overrides):
         sample = formatter.format(record)
         texts.extend((sample.prompt + " " + sample.response).split("\n"))
     train_llama_tokenizer(texts, paths["tokenizer"], sizes["vocab_size"])
-    return dict(paths=paths, target_paragraphs=n_target, sizes=sizes)
+    shape = dict(facts_per_paragraph=FACTS_PER_PARAGRAPH, pretrain_qa_share=PRETRAIN_QA_SHARE,
+                 instruction_qa_share=INSTRUCTION_QA_SHARE, relations=len(RELATIONS),
+                 pretrain_questions=PRETRAIN_QUESTIONS, people=len(NAMES),
+                 eval_people=len(kb.eval_people), tuning_people=len(kb.tuning_people))
+    return dict(paths=paths, target_paragraphs=n_target, sizes=sizes, shape=shape)

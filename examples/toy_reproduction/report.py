@@ -1,0 +1,394 @@
+"""Everything the toy reproduction reports, generated from ``results.json`` alone.
+
+    python examples/toy_reproduction/report.py            # rewrite results.md, em.png, READMEs
+    python examples/toy_reproduction/report.py --check    # exit 1 if any of them is stale
+
+``run.py`` writes ``results.json``; this module turns it into the precondition line, the
+tables (mean ± std over seeds), the paired per-seed comparisons, ``results.md``, ``em.png``
+and the result sections of the example's README and of the top-level README (between
+``<!-- toy-results:begin -->`` and ``<!-- toy-results:end -->``). Nothing in those files is
+typed by hand, so they cannot drift from the committed numbers (``tests/test_toy_reproduction.py``
+runs the check).
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# Row order of every table; "align0+commit" is the Table 3 control (alignment by plain
+# target-language CLM, alpha = 0, then COMMIT).
+CONDITIONS = ("pretrained", "none", "naive", "commit", "align+commit", "align0+commit")
+TUNED = CONDITIONS[1:]
+LABELS = {
+    "pretrained": "pretrained (no tuning)",
+    "none": "none (plain Alpaca)",
+    "naive": "naive (template mixed too)",
+    "commit": "COMMIT",
+    "align+commit": "Align+COMMIT (CLM alpha 0.5)",
+    "align0+commit": "control: CLM alpha 0 + COMMIT",
+}
+# (a, b): "a − b" per seed. COMMIT vs none and Align+COMMIT vs COMMIT are the issue's; naive
+# vs none completes Table 4, Align+COMMIT vs the alpha-0 control is Table 3.
+PAIRS = (("commit", "none"), ("naive", "none"), ("commit", "naive"),
+         ("align+commit", "commit"), ("align+commit", "align0+commit"))
+PRECONDITION_EM = 60.0
+# Scores of a run: the target language and the English control.
+LANGS = ("xx", "en")
+# The precondition's score: is the task learned? (see precondition())
+PRECONDITION_SCORE = "en"
+MARK_BEGIN, MARK_END = "<!-- toy-results:begin -->", "<!-- toy-results:end -->"
+
+
+# --- Numbers -----------------------------------------------------------------------------------
+
+
+def mean_std(values):
+    """Mean and sample standard deviation (0 for a single value)."""
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return mean, std
+
+
+def summarise(runs):
+    """{condition: {lang: {metric: [mean, std, n]}}} over seeds."""
+    table = {}
+    for condition in CONDITIONS:
+        rows = [r for r in runs if r["condition"] == condition]
+        if not rows:
+            continue
+        table[condition] = {
+            lang: {m: [*mean_std([r[lang][m] for r in rows]), len(rows)] for m in ("exact_match", "f1")}
+            for lang in LANGS if all(lang in r for r in rows)
+        }
+    return table
+
+
+def precondition(runs):
+    """Is the task learned? English-control EM >= 60 (mean over seeds) for every tuned condition.
+
+    Strict exact match on the English questions. Every answer is a person's name, written
+    alike in both languages (see world.py), so a model that code-mixed tuning taught to answer
+    in the target language is not counted wrong for the language it answers in.
+    """
+    by_condition = {}
+    for condition in TUNED:
+        values = [r[PRECONDITION_SCORE]["exact_match"] for r in runs if r["condition"] == condition]
+        if values:
+            by_condition[condition] = dict(mean=mean_std(values)[0], min=min(values), seeds=len(values))
+    missing = [c for c in TUNED if c not in by_condition]
+    met = not missing and all(v["mean"] >= PRECONDITION_EM for v in by_condition.values())
+    detail = ", ".join(f"{c} {v['mean']:.1f} (lowest seed {v['min']:.1f})" for c, v in by_condition.items())
+    if met:
+        line = (f"PRECONDITION MET: the English control reaches >= {PRECONDITION_EM:.0f}% EM "
+                f"for every tuned condition ({detail}), so the target-language "
+                f"table is a result.")
+    else:
+        why = f"missing conditions {', '.join(missing)}; " if missing else ""
+        line = (f"PRECONDITION FAILED: the English control does not reach >= {PRECONDITION_EM:.0f}% EM "
+                f"for every tuned condition ({why}{detail}), so the "
+                f"target-language table is NOT a result: the model has not learned the task.")
+    return dict(met=met, threshold=PRECONDITION_EM, score=PRECONDITION_SCORE, english_em=by_condition,
+                line=line)
+
+
+def _binom_two_sided(k, n):
+    """Exact two-sided sign-test p-value for k successes out of n at p = 1/2."""
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(0, min(k, n - k) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def paired(runs, lang="xx"):
+    """Per-seed differences (same seed, same evaluation items) for each pair in PAIRS.
+
+    Besides the per-seed differences in EM and F1, the items are compared one by one:
+    ``a_only`` counts (seed, item) pairs that ``a`` gets exactly right and ``b`` does not, and
+    ``b_only`` the reverse; ``sign_p`` is the exact two-sided sign test (McNemar) on them. The
+    same items recur across seeds, so that p-value treats the seeds' answers as independent;
+    read it as a guide, the per-seed differences are the comparison.
+    """
+    out = []
+    index = {(r["condition"], r["seed"]): r for r in runs}
+    for a, b in PAIRS:
+        seeds = sorted(s for (c, s) in index if c == a and (b, s) in index)
+        if not seeds:
+            continue
+        row = dict(a=a, b=b, lang=lang, seeds=seeds)
+        for metric in ("exact_match", "f1"):
+            diffs = [index[(a, s)][lang][metric] - index[(b, s)][lang][metric] for s in seeds]
+            mean, std = mean_std(diffs)
+            row[metric] = dict(per_seed=diffs, mean=mean, std=std,
+                               positive=sum(d > 0 for d in diffs), negative=sum(d < 0 for d in diffs))
+        a_only = b_only = 0
+        for s in seeds:
+            ea, eb = index[(a, s)].get(f"{lang}_em_items"), index[(b, s)].get(f"{lang}_em_items")
+            if ea is None or eb is None:
+                continue
+            a_only += sum(x == "1" and y == "0" for x, y in zip(ea, eb))
+            b_only += sum(x == "0" and y == "1" for x, y in zip(ea, eb))
+        row.update(a_only=a_only, b_only=b_only, sign_p=_binom_two_sided(a_only, a_only + b_only))
+        out.append(row)
+    return out
+
+
+def compare_rerun(committed, rerun):
+    """How a rerun of the committed command compares with the committed results.
+
+    For every condition and language, the difference of the EM and F1 means over seeds, and
+    whether it lies within the committed seed spread (|difference| <= the committed sample
+    std over seeds; an exact repeat passes at any spread). ``identical_runs`` counts runs
+    (condition, seed) whose per-item exact matches are the same string in both languages: on
+    one machine and software stack the runs are deterministic, so a rerun there repeats them.
+    """
+    a, b = committed["summary"], rerun["summary"]
+    rows, within = [], True
+    for condition in CONDITIONS:
+        if condition not in a or condition not in b:
+            within = False
+            continue
+        for lang in LANGS:
+            for metric in ("exact_match", "f1"):
+                mean_a, std_a, _ = a[condition][lang][metric]
+                diff = b[condition][lang][metric][0] - mean_a
+                ok = abs(diff) <= std_a + 1e-9
+                within &= ok
+                rows.append(dict(condition=condition, lang=lang, metric=metric, committed=mean_a,
+                                 rerun=b[condition][lang][metric][0], diff=diff, spread=std_a, within=ok))
+    index = {(r["condition"], r["seed"]): r for r in rerun["runs"]}
+    identical = sum(
+        1 for r in committed["runs"]
+        if (r["condition"], r["seed"]) in index
+        and all(r[f"{lang}_em_items"] == index[(r["condition"], r["seed"])][f"{lang}_em_items"] for lang in LANGS)
+    )
+    return dict(within_spread=within, identical_runs=identical, runs=len(committed["runs"]),
+                max_abs_diff=max((abs(r["diff"]) for r in rows), default=0.0), rows=rows,
+                command=rerun["provenance"]["command"], code_commit=rerun["provenance"]["code_commit"],
+                machine=rerun["provenance"]["machine"], wall_seconds=rerun["wall_seconds"])
+
+
+def rerun_line(check):
+    verdict = "within" if check["within_spread"] else "NOT within"
+    return (f"Rerun check: the same command rerun at code `{check['code_commit']}` "
+            f"({check['wall_seconds'] / 60:.1f} min) gave {check['identical_runs']} of {check['runs']} runs "
+            f"item-for-item identical; every condition's mean EM and F1 is {verdict} the committed "
+            f"seed spread (largest difference {check['max_abs_diff']:.1f} points).")
+
+
+# --- Text --------------------------------------------------------------------------------------
+
+
+def _ms(cell):
+    return f"{cell[0]:.1f} ± {cell[1]:.1f}"
+
+
+def main_table(summary):
+    lines = [
+        "| condition | xx EM | xx F1 | en EM | en F1 | seeds |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for condition, langs in summary.items():
+        cells = [_ms(langs[lang][m]) for lang in ("xx", "en") for m in ("exact_match", "f1")]
+        lines.append(f"| {condition} | " + " | ".join(cells) + f" | {langs['xx']['exact_match'][2]} |")
+    return "\n".join(lines) + "\n"
+
+
+def paired_table(pairs):
+    lines = [
+        "| xx, a − b | EM per seed | EM mean ± std | F1 per seed | F1 mean ± std | items a only / b only (sign-test p) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for p in pairs:
+        em, f1 = p["exact_match"], p["f1"]
+        per = lambda d: ", ".join(f"{x:+.1f}" for x in d["per_seed"])  # noqa: E731
+        lines.append(
+            f"| {p['a']} − {p['b']} | {per(em)} | {em['mean']:+.1f} ± {em['std']:.1f} | {per(f1)} | "
+            f"{f1['mean']:+.1f} ± {f1['std']:.1f} | {p['a_only']} / {p['b_only']} (p = {p['sign_p']:.2g}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def provenance(results):
+    p = results["provenance"]
+    return (
+        f"- command: `{p['command']}`\n"
+        f"- code: git commit `{p['code_commit']}`\n"
+        f"- machine: {p['machine']}\n"
+        f"- wall time: {results['wall_seconds'] / 60:.1f} min "
+        f"({p['trained_here']} of {p['training_runs']} training runs made by this invocation)\n"
+        + (f"- {rerun_line(results['rerun'])}\n" if "rerun" in results else "")
+    )
+
+
+def results_markdown(results):
+    pre = results["precondition"]
+    n_items = results["runs"][0]["xx"]["n"]
+    return (
+        f"{pre['line']}\n\n"
+        f"# Toy COMMIT reproduction: results ({results['setting']} setting)\n\n"
+        f"{provenance(results)}\n"
+        f"EM and F1 in %, mean ± sample std over seeds; {n_items} questions per language about "
+        f"people whose facts the model only read in pretraining; `xx` is the target language "
+        f"(question and answer in `xx`, Alpaca template and instruction in English), `en` the "
+        f"English control (the precondition's score).\n\n"
+        f"{main_table(results['summary'])}\n"
+        f"Paired by seed (same pretrained model, same instruction sample and evaluation items):\n\n"
+        f"{paired_table(results['paired'])}"
+    )
+
+
+def readme_block(results):
+    """The generated part of the example's README."""
+    return (
+        f"**{results['precondition']['line']}**\n\n"
+        f"{provenance(results)}\n"
+        f"{main_table(results['summary'])}\n"
+        f"Paired by seed, target language (`a − b`, in EM/F1 points):\n\n"
+        f"{paired_table(results['paired'])}"
+    )
+
+
+def top_readme_block(results):
+    """The short generated summary in the top-level README."""
+    s = results["summary"]
+    rows = ["| condition | xx EM | en EM |", "| --- | --- | --- |"]
+    for c in CONDITIONS:
+        if c in s:
+            rows.append(f"| {c} | {_ms(s[c]['xx']['exact_match'])} | {_ms(s[c]['en']['exact_match'])} |")
+    seeds = s["commit"]["xx"]["exact_match"][2] if "commit" in s else 0
+    return (
+        f"{results['precondition']['line']} Mean ± std over {seeds} seeds, "
+        f"{results['wall_seconds'] / 60:.0f} min on {results['provenance']['machine_short']}:\n\n"
+        + "\n".join(rows) + "\n"
+    )
+
+
+def plot(summary, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    conditions = list(summary)
+    x = range(len(conditions))
+    width = 0.38
+    fig, ax = plt.subplots(figsize=(7.2, 3.4), dpi=100)
+    for k, (lang, label) in enumerate((("xx", "target language (xx)"), ("en", "English (control)"))):
+        means = [summary[c][lang]["exact_match"][0] for c in conditions]
+        stds = [summary[c][lang]["exact_match"][1] for c in conditions]
+        ax.bar([i + (k - 0.5) * width for i in x], means, width, yerr=stds, capsize=3, label=label)
+    ax.axhline(PRECONDITION_EM, color="gray", lw=0.8, ls="--")
+    ax.set_xticks(list(x))
+    ax.set_xticklabels([c.replace("+", "+\n") for c in conditions], fontsize=8)
+    ax.set_ylabel("exact match (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title("Toy COMMIT reproduction: closed-book QA, mean ± std over seeds", fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, metadata={"Software": None})
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+# --- Files -------------------------------------------------------------------------------------
+
+
+def write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fout:
+        fout.write(text)
+    os.replace(tmp, path)
+
+
+def replace_block(text, block, name):
+    """``text`` with the part between the markers replaced by ``block``."""
+    if text.count(MARK_BEGIN) != 1 or text.count(MARK_END) != 1:
+        raise ValueError(f"{name}: expected one {MARK_BEGIN} ... {MARK_END} block")
+    head, rest = text.split(MARK_BEGIN)
+    _, tail = rest.split(MARK_END)
+    return f"{head}{MARK_BEGIN}\n{block}{MARK_END}{tail}"
+
+
+def generated_files(results, example_dir=HERE, root=ROOT):
+    """{path: expected text} for every text file generated from ``results``."""
+    files = {os.path.join(example_dir, "results.md"): results_markdown(results)}
+    for path, block in ((os.path.join(example_dir, "README.md"), readme_block(results)),
+                        (os.path.join(root, "README.md"), top_readme_block(results))):
+        with open(path, encoding="utf-8") as fin:
+            files[path] = replace_block(fin.read(), block, os.path.relpath(path, root))
+    return files
+
+
+def stale(results_path=os.path.join(HERE, "results.json")):
+    """Generated files that do not match ``results_path`` (an empty list when all match)."""
+    with open(results_path, encoding="utf-8") as fin:
+        results = json.load(fin)
+    out = []
+    for path, expected in generated_files(results, os.path.dirname(results_path)).items():
+        with open(path, encoding="utf-8") as fin:
+            if fin.read() != expected:
+                out.append(path)
+    return out
+
+
+def write_all(results_path=os.path.join(HERE, "results.json"), with_plot=True):
+    with open(results_path, encoding="utf-8") as fin:
+        results = json.load(fin)
+    example_dir = os.path.dirname(results_path)
+    for path, text in generated_files(results, example_dir).items():
+        write_atomic(path, text)
+    if with_plot:
+        plot(results["summary"], os.path.join(example_dir, "em.png"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a generated file is stale")
+    parser.add_argument("--compare", metavar="RESULTS_JSON",
+                        help="compare a rerun's results.json with the committed one (exit 1 if a mean "
+                             "leaves the committed seed spread)")
+    parser.add_argument("--record", action="store_true",
+                        help="with --compare: store the comparison in the committed results.json and "
+                             "regenerate the files made from it")
+    args = parser.parse_args(argv)
+    if args.compare:
+        path = os.path.join(HERE, "results.json")
+        with open(path, encoding="utf-8") as fin:
+            results = json.load(fin)
+        try:
+            with open(args.compare, encoding="utf-8") as fin:
+                rerun = json.load(fin)
+        except (OSError, ValueError) as e:
+            print(f"report.py: error: cannot read {args.compare}: {e}", file=sys.stderr)
+            return 2
+        check = compare_rerun(results, rerun)
+        for row in check["rows"]:
+            if row["metric"] == "exact_match":
+                print(f"{row['condition']:>14} {row['lang']:>2} EM committed {row['committed']:5.1f} "
+                      f"rerun {row['rerun']:5.1f} diff {row['diff']:+5.1f} (spread {row['spread']:.1f})"
+                      f"{'' if row['within'] else '  OUTSIDE'}")
+        print(rerun_line(check))
+        if args.record:
+            results["rerun"] = check
+            write_atomic(path, json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+            write_all(path)
+        return 0 if check["within_spread"] else 1
+    if args.check:
+        bad = stale()
+        for path in bad:
+            print(f"report.py: {os.path.relpath(path, ROOT)} does not match results.json "
+                  f"(run examples/toy_reproduction/report.py)", file=sys.stderr)
+        return 1 if bad else 0
+    write_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
