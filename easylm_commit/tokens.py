@@ -83,6 +83,12 @@ class _SentencePieceEncoder:
         self.template_ids = {}
         self.checked_prompts = False
 
+    def _any_special(self, texts):
+        """Whether a special-token string may be in one of ``texts``: one search of each in
+        all of them, rather than of each in every text."""
+        joined = "\0".join(texts)
+        return any(s in joined for s in self.specials)  # "\0" in a special: True, safe
+
     def _line_break_ids(self):
         """``sp.encode("\\n")`` (the dummy prefix, then the line break) if a line break is a
         wall for this model, else None.
@@ -98,7 +104,7 @@ class _SentencePieceEncoder:
         sp = self.sp
         if any("\n" in s for s in self.specials):
             return None
-        if any("\n" in sp.id_to_piece(i) for i in range(sp.get_piece_size())):
+        if "\n" in "".join(sp.id_to_piece(list(range(sp.get_piece_size())))):
             return None
         line_break = sp.encode("\n")
         if not line_break or sp.id_to_piece(line_break[-1]) != "<0x0A>":
@@ -143,7 +149,8 @@ class _SentencePieceEncoder:
         return self._spliced(prompts)
 
     def _spliced(self, prompts):
-        n, specials, templates = len(self.line_break), self.specials, self.template_ids
+        n, templates = len(self.line_break), self.template_ids
+        specials = self.specials if self._any_special([t for parts in prompts for t, _ in parts]) else ()
         fields, plans, whole = [], [], []
         for parts in prompts:
             plan, before = [], None
@@ -207,9 +214,10 @@ class _SentencePieceEncoder:
 
     def __call__(self, texts):
         ids = self.sp.encode(texts)
-        for i, text in enumerate(texts):
-            if any(s in text for s in self.specials):
-                ids[i] = _hf_encode(self.tokenizer, [text])[0]
+        if self._any_special(texts):
+            for i, text in enumerate(texts):
+                if any(s in text for s in self.specials):
+                    ids[i] = _hf_encode(self.tokenizer, [text])[0]
         if not self.checked_real_texts:
             self.checked_real_texts = True
             sample = texts[:64]
