@@ -179,10 +179,11 @@ class BilingualDictionary:
         ``utf-8-sig`` drops a BOM; universal newlines drop CR of CRLF files.
         """
         path = os.fspath(path)
-        # Two flat lists rather than a list per pair: 100K lists kept alive set off
-        # Python's cyclic garbage collector over the whole heap, which in a training process
-        # (JAX, transformers) cost more than reading the file.
-        sources, targets = [], []
+        # One flat list (source, target, source, ...) rather than a list per pair: 100K
+        # lists kept alive set off Python's cyclic garbage collector over the whole heap,
+        # which in a training process (JAX, transformers) cost more than reading the file.
+        words = []
+        extend = words.extend
         skipped = 0
         first_skipped = None
         try:
@@ -190,8 +191,7 @@ class BilingualDictionary:
                 for lineno, line in enumerate(f, 1):
                     fields = line.split()
                     if len(fields) == 2:
-                        sources.append(fields[0])
-                        targets.append(fields[1])
+                        extend(fields)
                     elif fields:
                         if strict:
                             raise UserError(
@@ -205,6 +205,7 @@ class BilingualDictionary:
             raise UserError(f"{path}: is a directory, expected a dictionary file") from None
         except UnicodeDecodeError as e:
             raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        sources, targets = words[0::2], words[1::2]
         if not reverse and keep_identical and _lowercase_ascii(sources):
             dictionary = cls._from_lowercase_ascii(sources, targets, skipped, path, first_skipped)
         else:
