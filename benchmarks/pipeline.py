@@ -342,7 +342,8 @@ def time_mixing(formatter, records):
 
 def time_encoding(tokenizer, prompts, responses):
     """The datasets' encoding alone (``tokens.instruction_tokens``: ids and loss masks), on
-    the mixed texts, 1,024 records a call as the dataset's chunks."""
+    the mixed texts, 1,024 records a call as the dataset's chunks; the prompts as their
+    pieces (template text and fields), as the datasets give them."""
     from easylm_commit.tokens import instruction_tokens
 
     with Clock() as clock:
@@ -750,7 +751,7 @@ def run(args, workdir):
                 tok = fast_tokenizer(tok_dir)
                 encode_batch(tok, ["probe"])
                 rows["encoding"].add(time_encoding(
-                    tok, [s.prompt for s in samples], [s.response for s in samples]))
+                    tok, [s.segments[:-1] for s in samples], [s.response for s in samples]))
         log(f"repeat {r + 1}/{args.repeat} (load {os.getloadavg()[0]:.2f}), records/s wall (cpu): " + "  ".join(
             f"{k}={rows[k].records / rows[k].times[-1]:,.0f} ({rows[k].records / rows[k].cpu_times[-1]:,.0f})"
             for k in rows if rows[k].times and rows[k].records))

@@ -105,11 +105,14 @@ class SampleBuilder:
         words = replaced = 0
         bad = BadRecords(self.strict)
         fmt = self.formatter.format
+        pieces = not isinstance(self.formatter, TextFormatter)
         for epoch, position, row, record in items:
             sample = bad.apply(f"record {row}", fmt, record, (epoch, row))
             if sample is not None:
                 keep.append((epoch, position))
-                prompts.append(sample.prompt)
+                # The prompt as its pieces: the template's are encoded once, not per record
+                # (tokens.encode_prompts).
+                prompts.append(sample.segments[:-1] if pieces else sample.prompt)
                 responses.append(sample.response)
                 words += sample.words
                 replaced += sample.replaced

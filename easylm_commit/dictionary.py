@@ -88,6 +88,11 @@ def restore_case(source, translation):
     return translation[:1].upper() + translation[1:]
 
 
+def _lowercase_ascii(words):
+    joined = "\n".join(words)
+    return joined.isascii() and joined == joined.lower()
+
+
 def _is_title(word):
     return word[:1].isupper() and word[1:] == word[1:].lower()
 
@@ -151,6 +156,21 @@ class BilingualDictionary:
                    first_skipped_line=first_skipped_line)
 
     @classmethod
+    def _from_lowercase_ascii(cls, sources, targets, skipped, path, first_skipped):
+        """``from_pairs`` where every source is lowercase ASCII (an en-xx file read forward):
+        every source is its own NFC and lowercase form, so it is its ``table`` key as it is."""
+        table = {}
+        get = table.get
+        count = 0
+        for source, target in zip(sources, targets):
+            translations = get(source, ())
+            if target not in translations:
+                table[source] = translations + (target,)
+                count += 1
+        return cls(table, pairs=count, skipped_lines=skipped, path=path,
+                   first_skipped_line=first_skipped)
+
+    @classmethod
     def load(cls, path, reverse=False, keep_identical=True, strict=False):
         """Read a MUSE file. Lines that are not exactly one pair are skipped and counted
         (``stats().skipped_lines``, ``first_skipped_line``); with ``strict`` the first of them
@@ -159,10 +179,11 @@ class BilingualDictionary:
         ``utf-8-sig`` drops a BOM; universal newlines drop CR of CRLF files.
         """
         path = os.fspath(path)
-        # Two flat lists rather than a list per pair: 100K lists kept alive set off
-        # Python's cyclic garbage collector over the whole heap, which in a training process
-        # (JAX, transformers) cost more than reading the file.
-        sources, targets = [], []
+        # One flat list (source, target, source, ...) rather than a list per pair: 100K
+        # lists kept alive set off Python's cyclic garbage collector over the whole heap,
+        # which in a training process (JAX, transformers) cost more than reading the file.
+        words = []
+        extend = words.extend
         skipped = 0
         first_skipped = None
         try:
@@ -170,8 +191,7 @@ class BilingualDictionary:
                 for lineno, line in enumerate(f, 1):
                     fields = line.split()
                     if len(fields) == 2:
-                        sources.append(fields[0])
-                        targets.append(fields[1])
+                        extend(fields)
                     elif fields:
                         if strict:
                             raise UserError(
@@ -185,10 +205,14 @@ class BilingualDictionary:
             raise UserError(f"{path}: is a directory, expected a dictionary file") from None
         except UnicodeDecodeError as e:
             raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-        dictionary = cls.from_pairs(
-            zip(sources, targets), reverse=reverse, keep_identical=keep_identical,
-            skipped_lines=skipped, path=path, first_skipped_line=first_skipped,
-        )
+        sources, targets = words[0::2], words[1::2]
+        if not reverse and keep_identical and _lowercase_ascii(sources):
+            dictionary = cls._from_lowercase_ascii(sources, targets, skipped, path, first_skipped)
+        else:
+            dictionary = cls.from_pairs(
+                zip(sources, targets), reverse=reverse, keep_identical=keep_identical,
+                skipped_lines=skipped, path=path, first_skipped_line=first_skipped,
+            )
         if not len(dictionary):
             raise UserError(
                 f"{path}: no valid 'source translation' pair found "
@@ -206,7 +230,8 @@ class BilingualDictionary:
         found = self.table.get(lowered)
         if found is not None:
             return found
-        loose = without_format_chars(lowered)
+        # ASCII holds no format character: it is its own loose form.
+        loose = lowered if lowered.isascii() else without_format_chars(lowered)
         if loose != lowered:
             found = self.table.get(loose)
             if found is not None:
@@ -214,6 +239,8 @@ class BilingualDictionary:
         if self._loose is None:
             self._loose = {}
             for key, translations in self.table.items():
+                if key.isascii():
+                    continue
                 bare = without_format_chars(key)
                 if bare != key:
                     self._loose.setdefault(bare, translations)
@@ -241,9 +268,13 @@ class BilingualDictionary:
         case included, matches its entry ignoring case (``protect=False`` in the mixer).
         """
         found, restore = self._find(word, case_policy)
-        if found is None or not restore:
-            return found
-        return tuple(restore_case(word, t) for t in found)
+        if found is None or not restore or not word[:1].isupper():
+            return found  # restore_case would give every translation back unchanged
+        if len(word) > 1 and word.isupper():
+            return tuple(restore_case(word, t) for t in found)
+        # Title case (a sentence start), restore_case's last rule, without a call per
+        # translation: the mixer asks this for every new word form it meets.
+        return tuple([t[:1].upper() + t[1:] for t in found])
 
     def _find(self, word, case_policy=True):
         """(translations, whether to restore case) for a surface word."""

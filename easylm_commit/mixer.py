@@ -81,6 +81,9 @@ _SPLIT = regex.compile(f"({_WORD})")
 # (no ASCII character is a mark or a format character, and U+2019 is not ASCII): the
 # standard ``re`` engine does it in half the time of ``regex``'s Unicode property lookups.
 _SPLIT_ASCII = re.compile(r"([A-Za-z0-9]+(?:'[A-Za-z0-9]+)*)")
+# Without an apostrophe in the text the optional group never matches; leaving it out saves
+# the engine a try after every word.
+_SPLIT_ASCII_PLAIN = re.compile(r"([A-Za-z0-9]+)")
 _THAI = regex.compile(r"\p{Thai}")
 _THAI_REPEAT = "\u0e46"  # ๆ, mai yamok
 # Scripts written without spaces between words; a word of another script put into such text
@@ -94,7 +97,9 @@ PROTECTED = "protected"
 def split_words(text):
     """``[sep0, word1, sep1, ..., wordN, sepN]`` by the word definition above (no Thai
     segmentation): the pieces concatenate to ``text``."""
-    return (_SPLIT_ASCII if text.isascii() else _SPLIT).split(text)
+    if not text.isascii():
+        return _SPLIT.split(text)
+    return (_SPLIT_ASCII if "'" in text else _SPLIT_ASCII_PLAIN).split(text)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -426,27 +431,54 @@ class CodeMixer:
         pieces.extend(gap[1:])
         return pieces, spans
 
+    def _draw(self, text, key):
+        """``(pieces, spans, hits, draws, written)``: the segmented text, each word's
+        translations (``None`` where not covered), one draw per covered word in order, and
+        every word as written -- its translation where the draw replaced it. ``plan`` and
+        ``_mixed`` both read these, so a report and a mixed text cannot differ."""
+        pieces, spans = self.segment(text)
+        words = pieces[1::2]
+        hits = list(map(self._surface_table().__getitem__, words))
+        covered = len(hits) - hits.count(None) - hits.count(())  # () covers nothing either
+        if not covered or self.alpha == 0.0:
+            return pieces, spans, hits, [], words
+        rng = _FastRandom(derive_seed(self.seed, key)).random
+        draws = list(itertools.starmap(rng, itertools.repeat((), covered)))
+        draw = iter(draws).__next__
+        alpha = self.alpha
+        # One pass over the words: t[min(int(u / alpha * n), n - 1)] where u < alpha, with no
+        # call but int() per word.
+        written = [
+            w if not t else w if (u := draw()) >= alpha else
+            (t[0] if (n := len(t)) == 1 else t[i if (i := int(u / alpha * n)) < n else n - 1])
+            for w, t in zip(words, hits)
+        ]
+        return pieces, spans, hits, draws, written
+
     def plan(self, text, key=()):
         """Segment ``text`` and draw once for every covered word (module docstring)."""
-        pieces, spans = self.segment(text)
-        hits = list(map(self._surface_table().__getitem__, pieces[1::2]))
-        # Piece index of every covered word, and its (case-restored) translations, in order.
+        pieces, spans, hits, draws, written = self._draw(text, key)
+        # Piece index of every covered word, and the translation written for it (None: kept).
         covered = list(itertools.compress(range(1, len(pieces), 2), hits))
-        chosen = []
-        if covered and self.alpha > 0.0:
-            found = list(filter(None, hits))
-            rng = _FastRandom(derive_seed(self.seed, key)).random
-            draws = list(itertools.starmap(rng, itertools.repeat((), len(covered))))
-            alpha = self.alpha
-            # t[min(int(u / alpha * n), n - 1)], with no call but int() per word.
-            chosen = [
-                (t[0] if (n := len(t)) == 1 else t[i if (i := int(u / alpha * n)) < n else n - 1])
-                if u < alpha else None
-                for t, u in zip(found, draws)
-            ]
+        alpha = self.alpha
+        if draws:
+            chosen = [w if u < alpha else None for w, u in zip(itertools.compress(written, hits), draws)]
         else:
             chosen = [None] * len(covered)
         return Plan(text, pieces, list(spans), covered, chosen)
+
+    def _mixed(self, text, key):
+        """``(mixed text, words, replaced)`` without a ``Plan``: what ``mix`` and
+        ``mix_counted`` need, from the same draws."""
+        pieces, spans, hits, draws, written = self._draw(text, key)
+        replaced = sum(map(self.alpha.__gt__, draws))  # draws below alpha: replaced words
+        if not replaced:
+            return text, len(hits), 0
+        if "" in pieces[2:-1:2]:
+            # Touching words (spaceless scripts): a translation may need spaces (_written).
+            return "".join(self._written(self.plan(text, key))), len(hits), replaced
+        pieces[1::2] = written
+        return "".join(pieces), len(hits), replaced
 
     def _written(self, plan):
         """The pieces with the plan's translations in place, padded where needed."""
@@ -465,8 +497,7 @@ class CodeMixer:
         """The mixed text: same (text, key) -> same output, in every process."""
         if self.alpha == 0.0 or not text:
             return text
-        plan = self.plan(text, key)
-        return "".join(self._written(plan)) if plan.replaced else text
+        return self._mixed(text, key)[0]
 
     def mix_counted(self, text, key=()):
         """``(mixed text, words seen, words replaced)``: the training datasets' path, whose
@@ -475,9 +506,7 @@ class CodeMixer:
             return text, 0, 0
         if self.alpha == 0.0:
             return text, len(self.segment(text)[0]) // 2, 0
-        plan = self.plan(text, key)
-        replaced = plan.replaced
-        return ("".join(self._written(plan)) if replaced else text), plan.words, replaced
+        return self._mixed(text, key)
 
     def mix_with_report(self, text, key=()):
         """The mixed text and what was done to it, for previews, stats and metrics.

@@ -76,6 +76,126 @@ class _SentencePieceEncoder:
             t for t in set(tokenizer.all_special_tokens) | set(tokenizer.get_added_vocab()) if t
         )
         self.checked_real_texts = False
+        # Prompts given as pieces (``encode_prompts``): the ids of a line break alone where
+        # encoding piece by piece is exact for this model, the template pieces' ids, and
+        # whether the first real prompts were checked against whole-prompt encoding.
+        self.line_break = self._line_break_ids()
+        self.template_ids = {}
+        self.checked_prompts = False
+
+    def _any_special(self, texts):
+        """Whether a special-token string may be in one of ``texts``: one search of each in
+        all of them, rather than of each in every text."""
+        joined = "\0".join(texts)
+        return any(s in joined for s in self.specials)  # "\0" in a special: True, safe
+
+    def _line_break_ids(self):
+        """``sp.encode("\\n")`` (the dummy prefix, then the line break) if a line break is a
+        wall for this model, else None.
+
+        A wall: no piece of the vocabulary and no special-token string holds a line break,
+        and a line break is encoded as the byte piece ``<0x0A>``, one per line break. Then no
+        piece spans a line break, so neither BPE's merges nor a unigram model's best path
+        cross it: a text encodes as its parts cut at line breaks, each encoded after a line
+        break -- ``sp.encode("\\n" + part)`` less the ids of ``"\\n"`` alone -- except the
+        first, which takes the dummy prefix as the whole text does. ``_PROBES`` cut at every
+        line break check it on this model.
+        """
+        sp = self.sp
+        if any("\n" in s for s in self.specials):
+            return None
+        if "\n" in "".join(sp.id_to_piece(list(range(sp.get_piece_size())))):
+            return None
+        line_break = sp.encode("\n")
+        if not line_break or sp.id_to_piece(line_break[-1]) != "<0x0A>":
+            return None
+        if sp.encode("\n\n\n") != line_break + line_break[-1:] * 2:
+            return None
+        n = len(line_break)
+        for text in _PROBES + _SPLICE_PROBES:
+            whole = sp.encode(text)
+            for k, c in enumerate(text):
+                if c == "\n":
+                    for cut in (k, k + 1) if k else (1,):  # before and after the line break
+                        if sp.encode(text[:cut]) + sp.encode("\n" + text[cut:])[n:] != whole:
+                            return None
+        return line_break
+
+    def encode_prompts(self, prompts):
+        """Ids of prompts given as their pieces, ``[(text, kind), ...]`` (a ``Sample``'s
+        segments, ``kind`` "template" for the template's text): exactly ``encode_batch`` of
+        the joined texts.
+
+        Where a line break is a wall for this model (``_line_break_ids``) and every seam
+        between two pieces is next to a line break (Alpaca's template has one at each of its
+        fields), a prompt is encoded piece by piece: the template's pieces once, then reused;
+        only the fields are encoded for each record. SentencePiece's time on a prompt goes
+        mostly to the template's English words, the same in every record. Other prompts, and
+        any with a special-token string, are encoded whole. The first prompts are also
+        encoded whole and compared, as a last check.
+        """
+        if not self.checked_prompts:
+            self.checked_prompts = True
+            sample = prompts[:64]
+            whole = encode_batch(self.tokenizer, [_joined(parts) for parts in sample])
+            if _ENCODERS.get(self.tokenizer) is not self or self._spliced(sample) != whole:
+                if _ENCODERS.get(self.tokenizer) is self:
+                    logging.getLogger("easylm_commit").warning(
+                        "easylm-commit: prompts encoded piece by piece differ from whole "
+                        "prompts; encoding them whole")
+                self.line_break = None
+        if self.line_break is None:
+            return encode_batch(self.tokenizer, [_joined(parts) for parts in prompts])
+        return self._spliced(prompts)
+
+    def _spliced(self, prompts):
+        n, templates = len(self.line_break), self.template_ids
+        specials = self.specials if self._any_special([t for parts in prompts for t, _ in parts]) else ()
+        fields, plans, whole = [], [], []
+        for parts in prompts:
+            plan, before = [], None
+            for text, kind in parts:
+                if not text:
+                    continue
+                if before is not None and not (before[-1] == "\n" or text[0] == "\n"):
+                    plan = None
+                    break
+                ids = templates.get((text, before is None)) if kind == "template" else None
+                if ids is not None:
+                    plan.append(ids)
+                elif kind == "template" and len(templates) < 1024 and not any(s in text for s in specials):
+                    # Remembered while there are few: a mixed template ("naive") varies.
+                    ids = self.sp.encode(text) if before is None else self.sp.encode("\n" + text)[n:]
+                    templates[text, before is None] = ids
+                    plan.append(ids)
+                else:
+                    if any(s in text for s in specials):
+                        plan = None
+                        break
+                    plan.append(len(fields) if before is None else ~len(fields))
+                    fields.append(text if before is None else "\n" + text)
+                before = text
+            if plan is None:
+                plan = len(whole)
+                whole.append(_joined(parts))
+            plans.append(plan)
+        encoded = self.sp.encode(fields) if fields else []
+        encoded_whole = self(whole) if whole else []
+        out = []
+        for plan in plans:
+            if plan.__class__ is int:
+                out.append(encoded_whole[plan])
+                continue
+            ids = []
+            for part in plan:
+                if part.__class__ is not int:
+                    ids += part
+                elif part >= 0:
+                    ids += encoded[part]
+                else:
+                    ids += encoded[~part][n:]
+            out.append(ids)
+        return out
 
     @classmethod
     def create(cls, tokenizer):
@@ -94,9 +214,10 @@ class _SentencePieceEncoder:
 
     def __call__(self, texts):
         ids = self.sp.encode(texts)
-        for i, text in enumerate(texts):
-            if any(s in text for s in self.specials):
-                ids[i] = _hf_encode(self.tokenizer, [text])[0]
+        if self._any_special(texts):
+            for i, text in enumerate(texts):
+                if any(s in text for s in self.specials):
+                    ids[i] = _hf_encode(self.tokenizer, [text])[0]
         if not self.checked_real_texts:
             self.checked_real_texts = True
             sample = texts[:64]
@@ -107,6 +228,15 @@ class _SentencePieceEncoder:
                 _ENCODERS[self.tokenizer] = None
                 return _hf_encode(self.tokenizer, texts)
         return ids
+
+
+# Line breaks next to every kind of neighbour, for the check of encoding piece by piece.
+_SPLICE_PROBES = (
+    "a\nb", "a \n b", "a  \n\n  b\n", "\n\nlead", "trail\n\n", "x\n\ty\n ",
+    "Below is an instruction.\n\n### Instruction:\nName three fruits.\n\n### Input:\n"
+    "apples, 12 pears\n\n### Response:", "नीचे\nहैं\n", "ภาษา\nไทย", "Ελληνικά\nΑΘΗΝΑ",
+    "émoji \U0001F600\n\u00e9\u0301", "\u3000\n\u00a0", "1.\n2. ,\n;:",
+)
 
 
 # tokenizer -> its _SentencePieceEncoder, or None where the tokenizer itself is used.
@@ -124,22 +254,50 @@ def encode_batch(tokenizer, texts):
     if not texts:
         return []
     texts = list(texts)
-    try:
-        encoder = _ENCODERS[tokenizer]
-    except KeyError:
-        encoder = _ENCODERS[tokenizer] = _SentencePieceEncoder.create(tokenizer)
-    except TypeError:  # not weak-referenceable: no cache, no SentencePiece route
-        encoder = None
+    encoder = _encoder(tokenizer)
     if encoder is not None:
         return encoder(texts)
     return _hf_encode(tokenizer, texts)
 
 
+def _joined(parts):
+    return "".join(text for text, _ in parts)
+
+
+def _encoder(tokenizer):
+    """The tokenizer's ``_SentencePieceEncoder``, created and checked on first use, or None."""
+    try:
+        return _ENCODERS[tokenizer]
+    except KeyError:
+        encoder = _ENCODERS[tokenizer] = _SentencePieceEncoder.create(tokenizer)
+        return encoder
+    except TypeError:  # not weak-referenceable: no cache, no SentencePiece route
+        return None
+
+
+def encode_prompts(tokenizer, prompts):
+    """``encode_batch`` of prompts given as their pieces, ``[(text, kind), ...]`` (a
+    ``Sample``'s segments, ``kind`` "template" for the template's text): SentencePiece's
+    encoder encodes them piece by piece where that is exact
+    (``_SentencePieceEncoder.encode_prompts``)."""
+    if not prompts:
+        return []
+    encoder = _encoder(tokenizer)
+    if encoder is None or encoder.line_break is None:
+        return encode_batch(tokenizer, [_joined(parts) for parts in prompts])
+    return encoder.encode_prompts(prompts)
+
+
 def instruction_tokens(tokenizer, prompts, responses):
-    """[(tokens, loss_masks)] for (prompt, response) pairs, as int32 / float32 arrays."""
+    """[(tokens, loss_masks)] for (prompt, response) pairs, as int32 / float32 arrays. A
+    prompt is a string or its pieces ``[(text, kind), ...]`` (``encode_prompts``)."""
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
     out = []
-    for p, r in zip(encode_batch(tokenizer, prompts), encode_batch(tokenizer, responses)):
+    if prompts and not isinstance(prompts[0], str):
+        encoded_prompts = encode_prompts(tokenizer, prompts)
+    else:
+        encoded_prompts = encode_batch(tokenizer, prompts)
+    for p, r in zip(encoded_prompts, encode_batch(tokenizer, responses)):
         tokens = np.empty(len(p) + len(r) + 2, dtype=np.int32)
         tokens[0] = bos
         tokens[1:1 + len(p)] = p

@@ -178,3 +178,27 @@ def test_statistics_count_pairs_sources_translations_and_skipped_lines():
     assert s.as_dict() == {"pairs": 8, "sources": 6, "mean_translations": pytest.approx(8 / 6),
                            "skipped_lines": 2, "first_skipped_line": 8}
     assert len(BilingualDictionary.load(EN_EL)) == 6
+
+
+@pytest.mark.parametrize("text", [
+    "cat γάτα\ncat γάτος\ndog σκύλος\ncat γάτα\nthe το\n",        # lowercase ASCII sources
+    "cat γάτα\nThe το\nUS ΗΠΑ\ncat γάτος\n",                       # other case patterns
+    "γάτα cat\nनीचे below\n",                                       # not ASCII
+])
+def test_loading_a_file_is_from_pairs_of_its_lines(tmp_path, text):
+    path = write_bytes(tmp_path, text.encode("utf-8"))
+    pairs = [line.split() for line in text.splitlines()]
+    for reverse in (False, True):
+        for keep_identical in (True, False):
+            loaded = BilingualDictionary.load(path, reverse=reverse, keep_identical=keep_identical)
+            made = BilingualDictionary.from_pairs(pairs, reverse=reverse, keep_identical=keep_identical)
+            assert list(loaded.table.items()) == list(made.table.items())
+            assert loaded.exact == made.exact and loaded.stats() == made.stats()
+
+
+def test_translations_restore_the_case_of_every_word_form():
+    d = BilingualDictionary.from_pairs([("water", "νερό"), ("water", "ύδωρ"), ("the", "το")])
+    for word in ("water", "Water", "WATER", "wATER", "The", "THE"):
+        found = d.lookup(word)
+        expected = None if found is None else tuple(restore_case(word, t) for t in found)
+        assert d.translations(word) == expected, word

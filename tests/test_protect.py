@@ -104,6 +104,18 @@ def test_the_inline_rules_are_skipped_only_where_they_cannot_match(text):
         assert needed
 
 
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_SCAN_PIECES + _HINT_PIECES), max_size=12).map("".join))
+def test_no_hint_is_neither_hint(text):
+    assert protect.no_hint(text) == (not protect.line_hint(text) and not protect.inline_scan_needed(text))
+
+
+def test_no_hint_scans_for_every_character_of_both_classes():
+    for c in map(chr, range(0x10000)):
+        either = protect._LINE_HINT_CHARS.search(c) or protect._HINT_CHARS_BUT_COLON.search(c)
+        assert bool(protect._ANY_HINT_CHARS.search(c)) == bool(either), repr(c)
+
+
 def test_a_colon_alone_does_not_start_the_inline_rules():
     assert protect.inline_hint("Classify the following: apples, pears.")
     assert not protect.inline_scan_needed("Classify the following: apples, pears.")

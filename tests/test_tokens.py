@@ -132,3 +132,55 @@ def test_a_tokenizer_that_disagrees_with_its_model_file_is_used_itself(llama_tok
         [tok.backend_tokenizer.normalizer, normalizers.Lowercase()])
     assert tokens.encode_batch(tok, ["UPPER Case"]) == tok(["UPPER Case"], add_special_tokens=False)["input_ids"]
     assert tokens._ENCODERS[tok] is None
+
+
+# Prompts given as their pieces (Sample.segments): SentencePiece encodes the template's
+# pieces once and the fields per record where every seam is next to a line break, and the
+# ids must be those of the whole prompt.
+def _prompt_pieces_samples():
+    from easylm_commit.templates import Template
+
+    d = BilingualDictionary.from_pairs([
+        ("the", "το"), ("cat", "बिल्ली"), ("house", "บ้าน"), ("is", "है"), ("fish", "ψάρι"),
+    ])
+    glued = Template("Q: {instruction} / {input} A:", "Q:{instruction}A:", name="glued")
+    records = RECORDS + [
+        {"instruction": "Say </s> twice", "input": "<s> and <unk>", "output": "ok"},
+        {"instruction": "\nstarts with a line break\n", "input": " \n ", "output": "x"},
+        {"instruction": "ends with spaces   ", "input": "\t", "output": "y"},
+    ]
+    formatters = [Formatter(None, mode="none"), Formatter(CodeMixer(d, 0.9), mode="commit"),
+                  Formatter(CodeMixer(d, 0.9), mode="naive"), Formatter(None, mode="none", template="hi"),
+                  Formatter(CodeMixer(d, 0.9), mode="commit", template=glued)]
+    return [f.format(r, key=(0, i)) for f in formatters for i, r in enumerate(records)]
+
+
+def test_prompts_given_as_pieces_encode_as_the_whole_prompts(tokenizer):
+    from easylm_commit import tokens
+
+    ss = _prompt_pieces_samples()
+    by_pieces = instruction_tokens(tokenizer, [s.segments[:-1] for s in ss], [s.response for s in ss])
+    whole = instruction_tokens(tokenizer, [s.prompt for s in ss], [s.response for s in ss])
+    for s, (tp, mp), (tw, mw) in zip(ss, by_pieces, whole):
+        assert tp.tolist() == tw.tolist(), s.prompt
+        assert mp.tolist() == mw.tolist()
+    # Encoded twice more: the template pieces' ids now come from the encoder's memory.
+    again = instruction_tokens(tokenizer, [s.segments[:-1] for s in ss], [s.response for s in ss])
+    assert [t.tolist() for t, _ in again] == [t.tolist() for t, _ in whole]
+    encoder = tokens._ENCODERS[tokenizer]
+    # The fixture's model (BPE, byte fallback) has a line break as a wall: the route is taken.
+    assert encoder.line_break is not None and encoder.template_ids
+
+
+def test_a_model_whose_line_break_is_not_a_wall_encodes_prompts_whole(llama_tokenizer_dir, monkeypatch):
+    from transformers import AutoTokenizer
+
+    from easylm_commit import tokens
+
+    tok = AutoTokenizer.from_pretrained(llama_tokenizer_dir)
+    # As if the vocabulary had a piece holding a line break.
+    monkeypatch.setattr(tokens._SentencePieceEncoder, "_line_break_ids", lambda self: None)
+    ss = _prompt_pieces_samples()
+    out = tokens.encode_prompts(tok, [s.segments[:-1] for s in ss])
+    assert out == tok([s.prompt for s in ss], add_special_tokens=False)["input_ids"]
+    assert tokens._ENCODERS[tok].line_break is None
