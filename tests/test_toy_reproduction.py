@@ -4,9 +4,10 @@
   EasyLM's loop with our dataset types, greedy evaluation, the precondition line, the tables
   and the plot. Only that it runs and reports is asserted for it, not the outcome: the quick
   model is far too small to learn the task.
-- The committed ``results.json`` is the full run: it must show the task learned (the English
-  control) for every tuned condition and seed, and every file generated from it (results.md,
-  the README tables) must match it.
+- The committed ``results.json`` is the full run: every file generated from it (results.md,
+  the README tables) must match it; it must show the task learned (the English control) for
+  every tuned condition and seed, and a rerun of its command within its seed spread (both
+  expected to fail while issue 13 is open).
 - ``report.py``'s precondition and paired comparisons, on hand-made runs.
 """
 
@@ -121,6 +122,15 @@ def committed():
         return json.load(fin)
 
 
+# The issue's two must-holds (issue 13). The committed full run failed the precondition (tuning
+# at this size is bistable across seeds; see the example's README), so both are expected to
+# fail until a setting that learns the task in every seed is committed. strict: a committed run
+# that meets them makes these xfails fail, so the markers cannot outlive the problem.
+OPEN_ISSUE_13 = pytest.mark.xfail(
+    strict=True, reason="issue 13 open: the committed full run fails the English-control precondition")
+
+
+@OPEN_ISSUE_13
 def test_the_committed_run_learned_the_task_for_every_tuned_condition_and_seed():
     results = committed()
     assert results["setting"] == "full"
@@ -144,6 +154,17 @@ def test_the_committed_run_states_how_it_was_made():
     assert prov["command"].startswith("python examples/toy_reproduction/run.py ")
     assert len(prov["code_commit"].split("+")[0]) >= 7 and not prov["code_commit"].endswith("+dirty")
     assert "CPU" in prov["machine"] and committed()["wall_seconds"] > 0
+    # The full run is within the issue's budget of 60 minutes on the 2-core CPU.
+    assert committed()["wall_seconds"] <= 3600 and prov["trained_here"] == prov["training_runs"]
+
+
+@OPEN_ISSUE_13
+def test_the_committed_command_was_rerun_and_reproduced_within_the_seed_spread():
+    results = committed()
+    check = results["rerun"]  # written by report.py --compare RERUN/results.json --record
+    assert check["command"] == results["provenance"]["command"]
+    assert check["within_spread"] is True and check["runs"] == len(results["runs"])
+    assert all(row["within"] for row in check["rows"])
 
 
 def test_the_committed_tables_and_readmes_are_generated_from_results_json():
