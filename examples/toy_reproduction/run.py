@@ -7,12 +7,15 @@
    ``llama_train`` (``--train_dataset.type=json``), once, shared by every condition and seed;
 3. for each seed, tunes it with ``python -m easylm_commit.llama_train`` (EasyLM's loop with
    this package's dataset types), all with the same steps and learning rates:
-   ``none`` (plain Alpaca), ``naive`` (template mixed too), ``commit``, and ``align+commit``
-   (a ``codemix_clm`` alignment phase on the target-language corpus, then COMMIT);
-   ``pretrained`` is the pretrained model alone;
-4. evaluates every model on target-language and English extractive QA (greedy until a
-   newline, EM/F1 from ``easylm_commit.eval.metrics``) and writes ``results.json``,
-   ``results.md`` (mean ± std over seeds) and ``em.png``.
+   ``none`` (plain Alpaca), ``naive`` (template mixed too), ``commit``, ``align+commit``
+   (a ``codemix_clm`` alignment phase on the target-language corpus, then COMMIT) and
+   ``align0+commit`` (Table 3's control: the same alignment with alpha 0); ``pretrained`` is
+   the pretrained model alone. The runs of different chains go ``--jobs`` at a time;
+4. evaluates every model on closed-book questions about held-out people, in the target
+   language and in English (greedy until a newline, EM/F1 from ``easylm_commit.eval.metrics``),
+   and writes ``results.json``, ``results.md`` and ``em.png`` (``report.py``). The first line
+   printed, and of ``results.md``, is the precondition: the English control at >= 60% EM for
+   every tuned condition, without which the target-language table is not a result.
 
 Seeds vary what tuning sees: the instruction set (sampled anew per seed), its order and the
 code-mixing draws; the world, the pretrained model and the evaluation sets are shared, so
