@@ -55,6 +55,20 @@ def llama_tokenizer_dir(tmp_path_factory):
     return build_llama_tokenizer(tmp_path_factory.mktemp("tokenizer"))
 
 
+def debug_llama_flags(tokenizer_dir, out_dir, steps):
+    """The flags every test run of EasyLM's train loop shares: EasyLM's random-weight debug
+    LLaMA at the fixture tokenizer's vocabulary, fp32 on CPU, a metric line every step, logs
+    under ``out_dir`` and a short AdamW warm-up (tests/test_easylm_train.py, tests/test_pod.py)."""
+    return [
+        "--llama.base_model=debug", "--llama.vocab_size=600", f"--tokenizer={tokenizer_dir}",
+        f"--total_steps={steps}", "--log_freq=1", "--dtype=fp32",
+        "--logger.online=False", f"--logger.output_dir={out_dir}",
+        "--optimizer.type=adamw", "--optimizer.adamw_optimizer.lr=1e-3",
+        "--optimizer.adamw_optimizer.lr_warmup_steps=2",
+        "--optimizer.adamw_optimizer.lr_decay_steps=1000",
+    ]
+
+
 def build_tiny_hf_llama(out_dir, tokenizer_dir):
     """A random-weight LLaMA in Hugging Face format with EasyLM's ``debug`` shape (2 layers,
     128 wide) and the tokenizer saved beside it: what a user's ``llama-7b-hf`` folder is,

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import requires_easylm
+from conftest import debug_llama_flags, requires_easylm
 
 pytestmark = requires_easylm
 
@@ -63,13 +63,7 @@ def train(route, dataset_type, out_dir, tokenizer_dir, patched_dir=None, steps=2
         env.pop("EASYLM_DIR")  # the patched copy must be what runs
     seq, batch = (128, 4) if dataset_type == "commit" else (64, 4)
     cmd = [
-        sys.executable, "-m", module,
-        "--llama.base_model=debug", "--llama.vocab_size=600", f"--tokenizer={tokenizer_dir}",
-        f"--total_steps={steps}", "--log_freq=1", "--dtype=fp32",
-        "--logger.online=False", f"--logger.output_dir={out_dir}",
-        "--optimizer.type=adamw", "--optimizer.adamw_optimizer.lr=1e-3",
-        "--optimizer.adamw_optimizer.lr_warmup_steps=2",
-        "--optimizer.adamw_optimizer.lr_decay_steps=1000",
+        sys.executable, "-m", module, *debug_llama_flags(tokenizer_dir, out_dir, steps),
         f"--train_dataset.type={dataset_type}",
         f"--train_dataset.{dataset_type}.seq_length={seq}",
         f"--train_dataset.{dataset_type}.batch_size={batch}",

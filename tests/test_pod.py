@@ -23,7 +23,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import requires_easylm
+from conftest import debug_llama_flags, requires_easylm
 from test_easylm_train import DEMO, parse_metrics
 
 pytestmark = requires_easylm
@@ -79,13 +79,7 @@ def launch(processes, flags, out_dir, tokenizer_dir, steps, cwd=None):
             "--mesh_dim=-1,1,1",
         ]
         cmd = [sys.executable, "-m", "easylm_commit.llama_train",
-               "--llama.base_model=debug", "--llama.vocab_size=600", f"--tokenizer={tokenizer_dir}",
-               f"--total_steps={steps}", "--log_freq=1", "--dtype=fp32",
-               "--logger.online=False", f"--logger.output_dir={out_dir}",
-               "--optimizer.type=adamw", "--optimizer.adamw_optimizer.lr=1e-3",
-               "--optimizer.adamw_optimizer.lr_warmup_steps=2",
-               "--optimizer.adamw_optimizer.lr_decay_steps=1000",
-               *pod_flags, *per_process[i]]
+               *debug_llama_flags(tokenizer_dir, out_dir, steps), *pod_flags, *per_process[i]]
         procs.append(subprocess.Popen(cmd, env=env, cwd=cwds[i], stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True))
     lines = [[] for _ in procs]

@@ -6,8 +6,7 @@
   model is far too small to learn the task.
 - The committed ``results.json`` is the full run: every file generated from it (results.md,
   the README tables) must match it; it must show the task learned (the English control) for
-  every tuned condition and seed, and a rerun of its command within its seed spread (both
-  expected to fail while issue 13 is open).
+  every tuned condition and seed, and a rerun of its command within its seed spread.
 - ``report.py``'s precondition and paired comparisons, on hand-made runs.
 """
 
@@ -122,15 +121,13 @@ def committed():
         return json.load(fin)
 
 
-# The issue's two must-holds (issue 13). The committed full run failed the precondition (tuning
-# at this size is bistable across seeds; see the example's README), so both are expected to
-# fail until a setting that learns the task in every seed is committed. strict: a committed run
-# that meets them makes these xfails fail, so the markers cannot outlive the problem.
+# The issue's two must-holds (issue 13).
+
+# strict: once the rerun is recorded this xfail fails, so the marker cannot outlive the problem.
 OPEN_ISSUE_13 = pytest.mark.xfail(
-    strict=True, reason="issue 13 open: the committed full run fails the English-control precondition")
+    strict=True, reason="issue 13: the rerun of the committed command is not recorded yet")
 
 
-@OPEN_ISSUE_13
 def test_the_committed_run_learned_the_task_for_every_tuned_condition_and_seed():
     results = committed()
     assert results["setting"] == "full"
