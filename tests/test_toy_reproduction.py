@@ -123,10 +123,6 @@ def committed():
 
 # The issue's two must-holds (issue 13).
 
-# strict: once the rerun is recorded this xfail fails, so the marker cannot outlive the problem.
-OPEN_ISSUE_13 = pytest.mark.xfail(
-    strict=True, reason="issue 13: the rerun of the committed command is not recorded yet")
-
 
 def test_the_committed_run_learned_the_task_for_every_tuned_condition_and_seed():
     results = committed()
@@ -155,7 +151,6 @@ def test_the_committed_run_states_how_it_was_made():
     assert committed()["wall_seconds"] <= 3600 and prov["trained_here"] == prov["training_runs"]
 
 
-@OPEN_ISSUE_13
 def test_the_committed_command_was_rerun_and_reproduced_within_the_seed_spread():
     results = committed()
     check = results["rerun"]  # written by report.py --compare RERUN/results.json --record
