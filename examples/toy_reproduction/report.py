@@ -17,6 +17,8 @@ import math
 import os
 import sys
 
+from easylm_commit.atomic import atomic_output, atomic_path
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -291,20 +293,17 @@ def plot(summary, path):
     ax.set_title("Toy COMMIT reproduction: closed-book QA, mean ± std over seeds", fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, metadata={"Software": None})
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", metadata={"Software": None})
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 # --- Files -------------------------------------------------------------------------------------
 
 
 def write_atomic(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fout:
+    with atomic_output(path) as fout:
         fout.write(text)
-    os.replace(tmp, path)
 
 
 def replace_block(text, block, name):

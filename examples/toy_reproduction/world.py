@@ -55,6 +55,7 @@ import json
 import os
 import random
 
+from easylm_commit.atomic import atomic_output
 from easylm_commit.spm_tokenizer import train_llama_tokenizer
 from easylm_commit.templates import Formatter
 
@@ -194,7 +195,7 @@ class World(object):
 
     def write_dictionary(self, path):
         """MUSE format: one "source target" pair per line, separated by a space."""
-        with open(path, "w", encoding="utf-8") as fout:
+        with atomic_output(path) as fout:
             for word in sorted(self.dictionary):
                 fout.write(f"{word} {self.dictionary[word]}\n")
 
@@ -310,19 +311,15 @@ SIZES = {
 }
 
 
-def _write_jsonl(path, texts):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fout:
+def write_jsonl(path, texts):
+    with atomic_output(path) as fout:
         for text in texts:
             fout.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
 
 
-def _write_json(path, obj):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fout:
+def write_json(path, obj):
+    with atomic_output(path) as fout:
         json.dump(obj, fout, ensure_ascii=False, indent=1)
-    os.replace(tmp, path)
 
 
 def generate(out_dir, seed=0, size="full", **overrides):
@@ -373,11 +370,11 @@ def generate(out_dir, seed=0, size="full", **overrides):
         dictionary=os.path.join(out_dir, "dict.en-xx.txt"),
         tokenizer=os.path.join(out_dir, "tokenizer"),
     )
-    _write_jsonl(paths["corpus"], pretrain)
-    _write_jsonl(paths["xx_corpus"], align)
-    _write_json(paths["alpaca"], instructions)
-    _write_json(paths["eval_en"], eval_en)
-    _write_json(paths["eval_xx"], eval_xx)
+    write_jsonl(paths["corpus"], pretrain)
+    write_jsonl(paths["xx_corpus"], align)
+    write_json(paths["alpaca"], instructions)
+    write_json(paths["eval_en"], eval_en)
+    write_json(paths["eval_xx"], eval_xx)
     world.write_dictionary(paths["dictionary"])
 
     # Like an English-centric LLM's tokenizer, this one is trained on the pretraining corpus
