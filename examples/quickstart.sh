@@ -81,9 +81,10 @@ LN_VOCAB=$(awk -v v="$VOCAB" 'BEGIN { printf "%.1f", log(v) }')
 cat <<EOF
 what to expect: the model starts from random weights, so alignment starts at
   ln(vocabulary) = ln($VOCAB) = $LN_VOCAB and falls steadily (to about 5.6 after 40 steps).
-  COMMIT's loss is over the response tokens of one 4 x 128 batch per logged step, so it
-  jumps from batch to batch (about 2.4 to 5.7 here) while trending down from below the
-  alignment's start. A pipeline check, not a model: it learns word frequencies, not Hindi.
+  COMMIT's loss is over the response tokens of one 4 x 128 batch per logged step: it starts
+  at about 6.5, below the alignment's start, then jumps from batch to batch (about 2.4 to
+  5.7 here) while trending down. A pipeline check, not a model: it learns word
+  frequencies, not Hindi.
 checkpoints: params::$OUT/align/streaming_params
              params::$OUT/commit/streaming_params
 logs:        $OUT/align.log, $OUT/commit.log (EasyLM's output; a metrics line every 5 steps)

@@ -25,17 +25,37 @@ def easylm_dir():
     return d if d and os.path.isdir(os.path.join(d, "EasyLM")) else None
 
 
-requires_easylm = pytest.mark.skipif(
-    easylm_dir() is None,
-    reason="needs EasyLM: set EASYLM_DIR to a checkout of young-geng/EasyLM main (not on PyPI)",
-)
+NEEDS_EASYLM = "needs EasyLM: set EASYLM_DIR to a checkout of young-geng/EasyLM main (not on PyPI)"
+
+
+def skip_without_easylm(reason=NEEDS_EASYLM):
+    """Skip a test that needs EasyLM -- or, with ``EASYLM_REQUIRED=1`` (``.ci/run`` sets it),
+    fail it with the reason: a CI whose ``EASYLM_DIR`` points nowhere must not pass green
+    with every training test skipped, while a user without EasyLM still sees them skipped."""
+    if os.environ.get("EASYLM_REQUIRED") == "1":
+        where = os.environ.get("EASYLM_DIR")
+        pytest.fail(f"{reason} (EASYLM_DIR={where!r} is not an EasyLM checkout; "
+                    "EASYLM_REQUIRED=1 turns this skip into a failure)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def _easylm_checkout():
+    if easylm_dir() is None:
+        skip_without_easylm()
+
+
+# For a test or a module (``pytestmark = requires_easylm``): a fixture rather than a
+# ``skipif`` mark, because a mark can only skip.
+requires_easylm = pytest.mark.usefixtures("_easylm_checkout")
 
 
 @pytest.fixture(scope="session")
 def easylm_path():
+    """The checkout, importable (``sys.path``) in this process."""
     d = easylm_dir()
     if d is None:
-        pytest.skip("needs EasyLM: set EASYLM_DIR to a checkout of young-geng/EasyLM main")
+        skip_without_easylm()
     if d not in sys.path:
         sys.path.insert(0, d)
     return d

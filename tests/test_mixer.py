@@ -196,8 +196,25 @@ def test_key_and_seed_change_the_draws():
     assert CodeMixer(en_el(), 0.5, seed=2).mix(text, (0, 0)) != mixer.mix(text, (0, 0))
 
 
+_DERIVE_SEED_SCRIPT = r"""
+import json, sys
+from easylm_commit.mixer import derive_seed
+keys = [(1, 2, "input"), (0, 5, "output"), ("instruction",), (3, "हिन्दी", "ภาษา"), 5]
+json.dump([derive_seed(seed, k) for seed in (0, 1, 12345) for k in keys], sys.stdout)
+"""
+
+
 def test_derived_seed_is_a_pure_function_of_seed_and_key():
-    assert derive_seed(0, (1, 2, "input")) == derive_seed(0, (1, 2, "input"))
+    # str hashing is salted per process (PYTHONHASHSEED): a seed derived through hash() would
+    # differ between two hosts of a pod, or between a run and its resume. Only another
+    # process can show that.
+    def in_process(hashseed):
+        return json.loads(subprocess.run(
+            [sys.executable, "-c", _DERIVE_SEED_SCRIPT], env=dict(os.environ, PYTHONHASHSEED=str(hashseed)),
+            capture_output=True, text=True, check=True, timeout=120).stdout)
+
+    a, b = in_process(1), in_process(2024)
+    assert a == b and len(set(a)) == len(a) == 15
     assert derive_seed(0, 5) == derive_seed(0, (5,))
     assert derive_seed(0, (1, 2)) != derive_seed(0, (2, 1))
     assert derive_seed(1, (1, 2)) != derive_seed(0, (1, 2))

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import requires_easylm
+from conftest import easylm_dir, requires_easylm, skip_without_easylm
 from easylm_commit.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,8 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture
 def checkout(tmp_path):
     """A fresh copy of EASYLM_DIR's EasyLM package."""
-    if not os.environ.get("EASYLM_DIR"):
-        pytest.skip("needs EasyLM: set EASYLM_DIR to a checkout of young-geng/EasyLM main")
+    if easylm_dir() is None:
+        skip_without_easylm()
     dst = tmp_path / "EasyLM-main"
     shutil.copytree(os.path.join(os.environ["EASYLM_DIR"], "EasyLM"), dst / "EasyLM")
     return str(dst)

@@ -50,10 +50,19 @@ def test_checks_run_at_the_first_batch_and_every_freq_batches():
     assert fake.calls == 3
 
 
-def test_hosts_that_agree_pass():
-    check = pod.HostCheck(1, me=2, count=8, gather=FakePod(8).gather)
-    check.compare("before the first batch", {"alpha": (pod.digest("0.9"), "alpha=0.9")})
-    check.batch(0, batch())
+def test_hosts_that_agree_pass_after_one_gather_per_check():
+    fake = FakePod(8)
+    check = pod.HostCheck(1, me=2, count=8, gather=fake.gather)
+    assert check.compare("before the first batch", {"alpha": (pod.digest("0.9"), "alpha=0.9")}) is None
+    assert check.batch(0, batch()) is None
+    assert fake.calls == 2
+    # The same fake pod with one host's alpha changed does not pass: agreement is what passed.
+    def host_3_differs(host, rows):
+        if host == 3:
+            rows[0] ^= 1
+    with pytest.raises(UserError, match="hosts disagree before the first batch on alpha"):
+        pod.HostCheck(1, me=2, count=8, gather=FakePod(8, host_3_differs).gather).compare(
+            "before the first batch", {"alpha": (pod.digest("0.9"), "alpha=0.9")})
 
 
 def test_a_host_with_another_batch_stops_every_host_naming_batch_hosts_and_arrays():

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import easylm_dir, skip_without_easylm
 from easylm_commit import demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,6 +130,8 @@ def test_python_block_runs(block, workspace, monkeypatch):
 
 @pytest.mark.parametrize("block", [b for b in SHELL if b.action == "run"], ids=lambda b: b.id)
 def test_shell_block_runs(block, workspace):
+    if "EASYLM_DIR" in block.needs and easylm_dir() is None:
+        skip_without_easylm()
     missing = [v for v in block.needs if not os.environ.get(v)]
     if missing:
         pytest.skip(f"needs {', '.join(missing)}")
