@@ -9,9 +9,16 @@ object whole. ``file://`` URLs are local paths.
 The file gets the permissions ``open()`` would have given it -- ``0666`` less the user's
 umask, or the mode of the file it replaces -- not ``mkstemp``'s private ``0600``, so a group
 that shares a cluster can read what was written.
+
+A failure to write -- a full disk, a quota, a read-only file system, a folder without write
+permission -- is a ``UserError`` naming the output and the cause (``out.jsonl: cannot write: No
+space left on device``): the user can fix it, and a traceback would hide the one line that says
+which file. The temporary file is removed in every case, an interruption (Ctrl-C, the CLI's
+SIGTERM) included.
 """
 
 import contextlib
+import errno
 import os
 import shutil
 import stat
@@ -37,6 +44,23 @@ def _umask():
     return mask
 
 
+# Errors that only writing gives. An OSError raised in the caller's block without a file name
+# (``f.write`` and ``f.close`` give none) is the output's when its errno is one of these; with
+# a file name it is the output's only when it names the output, so that an input that cannot
+# be read is still reported as that input.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
+def _is_write_error(e, *paths):
+    if e.filename is None:
+        return e.errno in _WRITE_ERRNOS
+    return e.filename in paths
+
+
+def _cannot_write(path, e):
+    return UserError(f"{path}: cannot write: {e.strerror or e}")
+
+
 def _mode_for(path):
     try:
         return stat.S_IMODE(os.stat(path).st_mode)
@@ -56,25 +80,39 @@ def atomic_path(path):
     directory = os.path.dirname(os.path.abspath(local))
     if not os.path.isdir(directory):
         raise UserError(f"{path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(local)}.", suffix=".tmp", dir=directory)
-    os.close(fd)
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(local)}.", suffix=".tmp", dir=directory)
+    except OSError as e:  # a read-only folder or file system, no inode left
+        raise _cannot_write(path, e) from None
+    try:
+        os.close(fd)
         yield tmp
         os.chmod(tmp, _mode_for(local))
         os.replace(tmp, local)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and _is_write_error(e, tmp, local):
+            raise _cannot_write(path, e) from None
         raise
 
 
 @contextlib.contextmanager
 def _remote(url):
     fileio.filesystem(url)  # an unusable URL fails before any work is done
-    fd, tmp = tempfile.mkstemp(prefix=".easylm-commit-", suffix=".tmp")
-    os.close(fd)
     try:
-        yield tmp
+        fd, tmp = tempfile.mkstemp(prefix=".easylm-commit-", suffix=".tmp")
+    except OSError as e:
+        raise UserError(f"{url}: cannot write its local copy in {tempfile.gettempdir()}: "
+                        f"{e.strerror or e}") from None
+    try:
+        os.close(fd)
+        try:
+            yield tmp
+        except OSError as e:
+            if _is_write_error(e, tmp):  # the local copy is in TMPDIR: say so
+                raise UserError(f"{url}: cannot write its local copy {tmp}: {e.strerror or e}") from None
+            raise
         try:
             fileio.upload(tmp, url)
         except OSError as e:
@@ -94,10 +132,21 @@ def atomic_output(path):
     """
     if path in (None, "-"):
         with tempfile.SpooledTemporaryFile(8 << 20, mode="w+", encoding="utf-8") as spool:
-            yield spool
+            try:
+                yield spool
+            except OSError as e:
+                if _is_write_error(e):  # the spool went past 8 MB onto a full TMPDIR
+                    raise UserError(f"cannot spool the output in {tempfile.gettempdir()}: "
+                                    f"{e.strerror or e}") from None
+                raise
             spool.seek(0)
-            shutil.copyfileobj(spool, sys.stdout)
-            sys.stdout.flush()
+            try:
+                shutil.copyfileobj(spool, sys.stdout)
+                sys.stdout.flush()
+            except OSError as e:
+                if _is_write_error(e):  # `> out.jsonl` onto a full disk
+                    raise _cannot_write("stdout", e) from None
+                raise
         return
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         yield f

@@ -12,10 +12,17 @@ buries the one line that matters under a dozen lines of options.
 
 ``--debug`` and ``--quiet`` are accepted before the command (``easylm-commit --debug mix ...``)
 and after it.
+
+Stopping: Ctrl-C prints one line and exits 130; SIGTERM -- what Slurm, Kubernetes and a
+preempted TPU VM send before they kill -- the same with 143 (128 + 15). Both unwind as an
+exception, so every output being written removes its temporary file and nothing half-written
+is left (``easylm_commit.atomic``); ``plan`` stops the step it is running too.
 """
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
 
 from easylm_commit.errors import UserError
@@ -79,6 +86,37 @@ def build_parser():
     return parser, sub
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is. A KeyboardInterrupt, so that code which cleans up
+    after Ctrl-C (``atomic_path``, ``subprocess``, the plan's runner) does so for SIGTERM too."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """While the command runs, SIGTERM raises ``Terminated``; the previous handler comes back
+    afterwards (``main`` is also called in-process, by tests and scripts)."""
+    raised = []
+
+    def handler(signum, frame):
+        if not raised:  # a second SIGTERM must not break into the cleanup of the first
+            raised.append(signum)
+            raise Terminated()
+
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        # Whoever started us chose to ignore SIGTERM; Python keeps an ignored SIGINT too.
+        yield
+        return
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _load(name):
     return importlib.import_module(f"easylm_commit.commands.{COMMANDS[name]}")
 
@@ -98,7 +136,8 @@ def main(argv=None):
         (sub.choices[name] if name else parser).error(f"unrecognized arguments: {' '.join(extra)}")
     args.deferred_warnings = []  # printed after a successful run (commands/_common.py)
     try:
-        status = int(_load(args._command).run(args) or 0)
+        with _sigterm_raises():
+            status = int(_load(args._command).run(args) or 0)
         if status == 0 and not args.quiet:
             for message in args.deferred_warnings:
                 print(message, file=sys.stderr)
@@ -108,6 +147,9 @@ def main(argv=None):
             raise
         print(f"easylm-commit {args._command}: error: {e}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(f"easylm-commit {args._command}: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("easylm-commit: interrupted", file=sys.stderr)
         return 130

@@ -15,6 +15,9 @@ after a kill, a crash or a lost VM safe:
   than on the remains of a killed attempt. Outputs must lie under the runner's root: the
   runner never deletes anything it was not asked to make.
 - One runner at a time per root (an advisory lock), so two shells cannot interleave steps.
+- A runner that is stopped (Ctrl-C, or SIGTERM through the CLI) stops the step's command
+  before it goes: SIGTERM to it, SIGKILL after ``stop_grace`` seconds. Its marker is not
+  written, so a rerun redoes that step.
 
 The unit of resume is the step: a training step killed at 90% runs again from its start.
 """
@@ -27,6 +30,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -76,6 +80,11 @@ def _stat_signature(path):
 
 class Runner:
     """Runs ``steps`` in order under ``root``: markers in ``root/.plan``, logs in ``root/logs``."""
+
+    # Seconds a stopped step's command gets to exit after SIGTERM before SIGKILL: less than
+    # the 30 s that Slurm (KillWait) and Kubernetes (terminationGracePeriodSeconds) give the
+    # runner itself by default, so the runner still has time to go after it.
+    stop_grace = 10
 
     def __init__(self, steps, root, echo=print):
         names = [s.name for s in steps]
@@ -164,7 +173,15 @@ class Runner:
         with open(log, "w", encoding="utf-8") as f:
             f.write(f"# {step.display()}\n")
             f.flush()
-            proc = subprocess.run(step.argv, stdout=f, stderr=subprocess.STDOUT, env=env)
+            proc = subprocess.Popen(step.argv, stdout=f, stderr=subprocess.STDOUT, env=env)
+            try:
+                proc.wait()
+            except BaseException as e:
+                # Ctrl-C reached the command too (one process group); SIGTERM may have been
+                # sent to the runner alone (Kubernetes signals the container's first process).
+                _stop(proc, None if type(e) is KeyboardInterrupt else signal.SIGTERM,
+                      self.stop_grace)
+                raise
         seconds = time.time() - start
         missing = [p for p in step.outputs if not os.path.exists(p)]
         if proc.returncode != 0 or missing:
@@ -176,6 +193,20 @@ class Runner:
                        "seconds": round(seconds, 1),
                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}, f, indent=1)
         self.echo(f"{counter} {step.name}: done in {_duration(seconds)}")
+
+
+def _stop(proc, signum, grace):
+    """Send ``signum`` (if any) to ``proc``, give it ``grace`` seconds, then kill it."""
+    try:
+        if signum is not None and proc.poll() is None:
+            proc.send_signal(signum)
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def _duration(seconds):
