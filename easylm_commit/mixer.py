@@ -27,9 +27,13 @@ Thai
     Thai is written without spaces between words, so a run of Thai letters is cut into words
     with pythainlp's ``newmm`` -- by the default segmenter, without any flag -- and a word
     that the dictionary lacks but that splits wholly into dictionary words (``กินข้าว`` =
-    ``กิน`` + ``ข้าว``) is mixed part by part. The repetition mark ``ๆ`` stays with its word
-    and the pair is looked up whole (``มากๆ``): a reduplicated word is kept as one unit rather
-    than leave ``ๆ`` after an English word (``very ๆ``) or guess a repetition for English.
+    ``กิน`` + ``ข้าว``) is mixed part by part. The repetition mark ``ๆ`` repeats the word
+    before it (``มากๆ``, also written ``มาก ๆ``, is ``มาก มาก``), so the pair is one word:
+    one draw, counted once, written as the translation twice (``very very``; without the
+    space in a spaceless target script), never ``very ๆ``. A dictionary entry for the pair
+    itself (``มากๆ``) comes first; a mark after a word the dictionary lacks, or at the start
+    of the text, is kept as written. ``ๆๆ`` is emphasis, still one repetition. Only the
+    Thai segmenters do this: ``regex`` keeps the plain word model.
     A word written into Thai (or other spaceless) text gets spaces around it.
 
 Case, normalisation
@@ -86,6 +90,10 @@ _SPLIT_ASCII = re.compile(r"([A-Za-z0-9]+(?:'[A-Za-z0-9]+)*)")
 _SPLIT_ASCII_PLAIN = re.compile(r"([A-Za-z0-9]+)")
 _THAI = regex.compile(r"\p{Thai}")
 _THAI_REPEAT = "\u0e46"  # ๆ, mai yamok
+# A word and its repetition marks, each written right after it or after one space: "มากๆ",
+# "มาก ๆ", "ดีๆๆ". A newline is not a space here: the pair would swallow it when replaced.
+_REPEATED = regex.compile(r"(.*[^\sๆ])\p{Zs}?ๆ+(?:\p{Zs}ๆ+)*", regex.S)
+_SPACE = regex.compile(r"\p{Zs}")
 # Scripts written without spaces between words; a word of another script put into such text
 # gets spaces around it so that it stays readable (and tokenizes like English).
 _SPACELESS = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}]")
@@ -157,6 +165,9 @@ class RegexSegmenter:
     """Words as defined in the module docstring; one regex split, no per-character Python.
     Thai runs stay whole: the paper's plain word model, for users who force it."""
 
+    # Whether a word ending in ``ๆ`` is looked up as its word repeated (module docstring).
+    thai_repetition = False
+
     def split(self, text):
         """``[sep0, word1, sep1, ..., wordN, sepN]``: the pieces concatenate to ``text``."""
         return split_words(text)
@@ -195,6 +206,7 @@ class DefaultSegmenter(RegexSegmenter):
     """
 
     _required = False
+    thai_repetition = True
 
     def __init__(self, engine="newmm", dictionary=None):
         self._engine = engine
@@ -226,24 +238,27 @@ class DefaultSegmenter(RegexSegmenter):
         if not self._loaded:
             self._tokenize = _load_thai_tokenizer(required=self._required)
             self._loaded = True
+        thai_words = self._thai_words
         if self._tokenize is None:
             _warn_no_thai()
-            return pieces
+            if _THAI_REPEAT not in text:
+                return pieces
+            # Runs stay whole, but "มาก ๆ" is still one word, as "มากๆ" is: never "very ๆ".
+            thai_words = _whole
         out = [pieces[0]]
         for word, sep in zip(pieces[1::2], pieces[2::2]):
-            if word[0] == _THAI_REPEAT and len(out) > 1 and not out[-1].strip() and len(out[-1]) <= 1:
-                # "มาก ๆ": the mark, written after a space, still repeats the word before.
+            parts = thai_words(word) if _THAI.search(word) else [word]
+            if (parts[0][0] == _THAI_REPEAT and len(out) > 1
+                    and not out[-1].strip() and len(out[-1]) <= 1):
+                # "มาก ๆ": the mark, written after a space, still repeats the word before;
+                # Thai glued after the mark ("มาก ๆแล้ว") is segmented as usual.
                 space = out.pop()
-                out[-1] += space + word
-                out.append(sep)
-                continue
-            if _THAI.search(word):
-                for i, part in enumerate(self._thai_words(word)):
-                    if i:
-                        out.append("")
-                    out.append(part)
+                out[-1] += space + parts[0]
             else:
-                out.append(word)
+                out.append(parts[0])
+            for part in parts[1:]:
+                out.append("")
+                out.append(part)
             out.append(sep)
         return out
 
@@ -281,6 +296,10 @@ class DefaultSegmenter(RegexSegmenter):
         if len(self._splits) < 1 << 16:
             self._splits[word] = found
         return found or [word]
+
+
+def _whole(run):
+    return [run]
 
 
 class ThaiSegmenter(DefaultSegmenter):
@@ -321,11 +340,12 @@ class _SurfaceTable(dict):
     cost more than mixing a few thousand records.)
     """
 
-    def __init__(self, dictionary, limit, case_policy=True):
+    def __init__(self, dictionary, limit, case_policy=True, thai_repetition=False):
         super().__init__(dictionary.table)
         self._dictionary = dictionary
         self._table = dictionary.table
         self._case_policy = case_policy
+        self._thai_repetition = thai_repetition
         # A key that NFC or lower() would still change (possible outside ASCII) is not its
         # own surface form: it gets whatever the dictionary says for it as a word of text.
         for key in [k for k in dictionary.table if not k.isascii()]:
@@ -335,9 +355,27 @@ class _SurfaceTable(dict):
 
     def __missing__(self, word):
         value = self._dictionary.translations(word, self._case_policy)
+        if value is None and self._thai_repetition and word[-1] == _THAI_REPEAT:
+            value = self._repeated(word)
         if len(self) < self._limit:
             self[word] = value
         return value
+
+    def _repeated(self, word):
+        """``มากๆ`` / ``มาก ๆ``: an entry for the pair as usually written, else each
+        translation of the word before the mark, twice. ``None`` when neither exists."""
+        compact = _SPACE.sub("", word)
+        if compact != word:
+            value = self._dictionary.translations(compact, self._case_policy)
+            if value is not None:
+                return value
+        match = _REPEATED.fullmatch(word)
+        if match is None or not _THAI.search(base := match.group(1)):
+            return None  # a mark after a newline, or after a word of another script
+        found = self[base]
+        if not found:
+            return found
+        return tuple(t + t if _SPACELESS.search(t) else f"{t} {t}" for t in found)
 
 
 # -- the plan ------------------------------------------------------------------------------
@@ -405,7 +443,9 @@ class CodeMixer:
     def _surface_table(self):
         surface = self.__dict__.get("_surface")
         if surface is None or surface._table is not self.dictionary.table:
-            surface = self._surface = _SurfaceTable(self.dictionary, self.SURFACE_CACHE, self.protect)
+            surface = self._surface = _SurfaceTable(
+                self.dictionary, self.SURFACE_CACHE, self.protect,
+                getattr(self.segmenter, "thai_repetition", False))
         return surface
 
     # -- segmentation and draws ------------------------------------------------------------

@@ -261,8 +261,10 @@ def test_determinism_across_processes_with_different_hash_seeds():
 
 # Arbitrary unicode (no surrogates), weighted towards word characters, whitespace and
 # punctuation so that texts hold words, separators of every kind, and glued punctuation.
+# Not the Thai repetition mark ๆ, which writes its word's translation twice rather than one
+# of the dictionary's: its own properties are in test_thai_repetition.py.
 _CHARS = st.one_of(
-    st.characters(blacklist_categories=("Cs",)),
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\u0e46"),
     st.sampled_from(list("abcABC xyz\t\n\r  '’-_.,;!?()\"0123") + ["\u00a0", "\u3000", "\u2028"]),
     st.sampled_from(list("हैंकिताबें।ாதமிழ்ΑαΓγάς")),
 )
