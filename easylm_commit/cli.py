@@ -37,6 +37,7 @@ COMMANDS = {
     "eval": "evaluate",
     "report": "report",
     "plan": "plan",
+    "fetch": "fetch",
 }
 
 # One-line help for every command without importing its module (keeps --help instant).
@@ -49,6 +50,7 @@ HELPS = {
     "eval": "run the paper's QA benchmarks with lm-eval",
     "report": "lm-eval results -> the paper's Tables 2 and 6; --select-by chooses a run",
     "plan": "the paper's experiment for one language: checks, then every step, resumable",
+    "fetch": "download the dictionaries, Alpaca, the test sets and a Wikipedia shard, verified",
 }
 
 
