@@ -6,7 +6,9 @@ step as a replicated array (``PS()``): JAX trusts that the hosts agree and each 
 takes its slice from its own host's copy. A host with a stale dictionary or data file
 therefore trains a silently different model. ``HostCheck`` compares digests of what each
 host built, across processes with ``jax.experimental.multihost_utils.process_allgather``,
-and stops every host with the same error when they differ.
+and stops every host with the same error when they differ, or when a host could not build
+its dataset (a file missing there: it brings its error to the first check rather than stop
+alone and leave the others waiting in the gather until it times out).
 
 Nothing here imports JAX unless it is already imported (the core stays JAX-free), and
 nothing starts a JAX backend: a process whose backend is not started is one host.
