@@ -26,6 +26,7 @@ and the batches (``host_check_freq``; see ``pod.py``) and all stop if they diffe
 
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import itertools
 import multiprocessing
@@ -269,6 +270,8 @@ class _PackedDataset:
                            words_seen=0, words_replaced=0, records_skipped=0)
         self._resumed_counts = False
         self._stream = None
+        # On a pod, what this host failed to build (see ``_building``); None on a single host.
+        self._failure = None
 
     # EasyLM's dataset interface ----------------------------------------------------------
     @property
@@ -304,6 +307,25 @@ class _PackedDataset:
         self._resumed_counts = "words_seen" in state_dict
 
     # Building ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _building(self):
+        """Around loading the files (dictionary, template, data). On a single host an error
+        stops the run here, as it comes. On a pod (and with the host checks on) it is kept
+        for the first host check: a host that stopped alone would leave the others waiting in
+        that check's gather until it times out (30 s with gloo, minutes on TPU), each saying
+        only that a host is missing. Kept, the failed host carries on through EasyLM's model
+        set-up like the others -- nothing there reads the dataset but its config -- and at the
+        check every host stops at once, naming the failed hosts and their errors."""
+        if pod.HostCheck.create(self.config.host_check_freq) is None:
+            yield
+            return
+        try:
+            yield
+        except Exception as e:  # whatever it is, every host must hear of it
+            if not isinstance(e, (UserError, OSError)):  # a bug: keep its traceback here
+                pod.log.error("%scould not build the dataset", pod.host_prefix(), exc_info=True)
+            self._failure = e
+
     def _check_config(self):
         c = self.config
         if c.seq_length <= 0 or c.batch_size <= 0:
@@ -374,8 +396,15 @@ class _PackedDataset:
         state = self._state
         check = pod.HostCheck.create(c.host_check_freq)
         if check is not None:
-            check.compare("before the first batch", self.host_agreement_items(),
+            items = {}
+            if self._failure is None:
+                with self._building():  # the data too: a missing file stops every host here
+                    self._records()
+                    items = self.host_agreement_items()
+            check.compare("before the first batch", items, error=self._failure,
                           hint="Every host must run the same config with the same files")
+        elif self._failure is not None:  # kept for a check this run no longer makes
+            raise self._failure
         builder = self._builder()
         packer = Packer(c.batch_size, c.seq_length)
         resume_offset = state["offset"]
@@ -464,11 +493,13 @@ class CommitDataset(_PackedDataset):
 
     def __init__(self, config, tokenizer, text_processor=None, **kwargs):
         super().__init__(config, tokenizer, text_processor, **kwargs)
+        # Not deferred on a pod: EasyLM builds its model from seq_length before the check.
         self._check_config()
         c = self.config
-        mixer = self._mixer(c.reverse_dictionary) if c.mode != 'none' else None
-        fields = FieldNames(c.instruction_field, c.input_field, c.output_field)
-        self.formatter = Formatter(mixer, mode=c.mode, template=c.template, fields=fields)
+        with self._building():
+            mixer = self._mixer(c.reverse_dictionary) if c.mode != 'none' else None
+            fields = FieldNames(c.instruction_field, c.input_field, c.output_field)
+            self.formatter = Formatter(mixer, mode=c.mode, template=c.template, fields=fields)
 
     def _builder(self):
         return SampleBuilder(self.formatter, self._tokenizer, strict=self.config.strict)
@@ -493,8 +524,9 @@ class CodeMixCLMDataset(_PackedDataset):
     def __init__(self, config, tokenizer, text_processor=None, **kwargs):
         super().__init__(config, tokenizer, text_processor, **kwargs)
         self._check_config()
-        self.mixer = self._mixer(self.config.reverse_dictionary)
-        self.formatter = TextFormatter(self.mixer, self.config.text_field)
+        with self._building():
+            self.mixer = self._mixer(self.config.reverse_dictionary)
+            self.formatter = TextFormatter(self.mixer, self.config.text_field)
 
     def _builder(self):
         return SampleBuilder(self.formatter, self._tokenizer, strict=self.config.strict)

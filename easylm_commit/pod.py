@@ -6,7 +6,9 @@ step as a replicated array (``PS()``): JAX trusts that the hosts agree and each 
 takes its slice from its own host's copy. A host with a stale dictionary or data file
 therefore trains a silently different model. ``HostCheck`` compares digests of what each
 host built, across processes with ``jax.experimental.multihost_utils.process_allgather``,
-and stops every host with the same error when they differ.
+and stops every host with the same error when they differ, or when a host could not build
+its dataset (a file missing there: it brings its error to the first check rather than stop
+alone and leave the others waiting in the gather until it times out).
 
 Nothing here imports JAX unless it is already imported (the core stays JAX-free), and
 nothing starts a JAX backend: a process whose backend is not started is one host.
@@ -27,6 +29,13 @@ log = logging.getLogger("easylm_commit")
 # compiled all-gather) and hosts running different code still meet in the same collective.
 MAX_ITEMS = 64
 _WORDS = 4  # 128-bit BLAKE2b digests as 4 uint32 (int64 would need jax_enable_x64)
+# Below the digests, the UTF-8 text of this host's error (a host that could not build its
+# dataset; zeros when none), so a failed host still meets the others in the first check and
+# every host stops at once naming it. Folded into the one array rather than gathered apart:
+# one compiled shape, and 512 bytes more per check is nothing next to a train step.
+MAX_ERROR_BYTES = 512
+_ERROR_ROWS = MAX_ERROR_BYTES // (4 * _WORDS)
+_ROWS = MAX_ITEMS + _ERROR_ROWS
 
 
 def _jax():
@@ -126,6 +135,31 @@ def host_ranges(hosts):
     return ("hosts " if len(hosts) > 1 else "host ") + ", ".join(spans)
 
 
+def error_text(error):
+    """One line for a host's error: a ``UserError``'s message, else the exception's type
+    and message; at most ``MAX_ERROR_BYTES`` of UTF-8."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    if not isinstance(error, UserError):
+        text = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    text = text or type(error).__name__  # an empty message would read as "no error"
+    raw = text.encode("utf-8")
+    if len(raw) > MAX_ERROR_BYTES:  # cut on a character boundary, and say it was cut
+        text = raw[:MAX_ERROR_BYTES - 3].decode("utf-8", "ignore") + "\u2026"
+    return text
+
+
+def _error_rows(text):
+    raw = text.encode("utf-8")
+    buf = np.zeros(_ERROR_ROWS * _WORDS * 4, dtype=np.uint8)
+    buf[:len(raw)] = np.frombuffer(raw, dtype=np.uint8)
+    return buf.view("<u4").reshape(_ERROR_ROWS, _WORDS)
+
+
+def _error_of(rows):
+    raw = np.ascontiguousarray(rows).astype("<u4").tobytes().rstrip(b"\x00")
+    return raw.decode("utf-8", "replace") if raw else None
+
+
 class HostCheck:
     """Compare what every host built: named digests, one all-gather per check.
 
@@ -151,25 +185,43 @@ class HostCheck:
             return None
         return cls(freq, process_index(), count)
 
-    def compare(self, where, items, hint=""):
+    def compare(self, where, items, hint="", error=None):
         """``items``: ``{name: (digest bytes, what this host has, for the message)}``, in the
-        same order on every host. Raises ``UserError`` on every host if any differ."""
+        same order on every host. Raises ``UserError`` on every host if any differ.
+
+        ``error``: the exception this host met building what it compares (its ``items`` are
+        then not looked at). Every host raises one ``UserError`` naming each failed host and
+        its error, instead of the failed host stopping alone and the others waiting in the
+        gather until it times out."""
         if len(items) > MAX_ITEMS:  # fold the tail into one slot rather than drop it
             names = list(items)
             rest = names[MAX_ITEMS - 1:]
             items = {n: items[n] for n in names[:MAX_ITEMS - 1]} | {
                 ", ".join(rest): (digest(*(items[n][0] for n in rest)), "")}
-        names = list(items)
-        rows = np.zeros((MAX_ITEMS, _WORDS), dtype=np.uint32)
+        names = list(items) if error is None else []
+        rows = np.zeros((_ROWS, _WORDS), dtype=np.uint32)
         for i, name in enumerate(names):
             rows[i] = np.frombuffer(items[name][0], dtype="<u4")
+        if error is not None:
+            rows[MAX_ITEMS:] = _error_rows(error_text(error))
         try:
-            everyone = self._gather(rows).reshape(self.count, MAX_ITEMS, _WORDS)
+            everyone = self._gather(rows).reshape(self.count, _ROWS, _WORDS)
         except (RuntimeError, ValueError) as e:  # XlaRuntimeError: a host never came
             raise UserError(
                 f"host {self.me}: the host check {where} could not reach every host; another "
                 f"host has probably stopped with an error (see its log) ({type(e).__name__}: "
                 f"{str(e).splitlines()[0] if str(e) else ''})") from None
+        failed = {}
+        for host in range(self.count):
+            text = _error_of(everyone[host, MAX_ITEMS:])
+            if text is not None:
+                failed.setdefault(text, []).append(host)
+        if failed:
+            raise UserError(
+                "; ".join(f"{host_ranges(h)}: {text}" for text, h in failed.items())
+                + f". Every host stops {where}: the dataset could not be built on "
+                + host_ranges([h for hosts in failed.values() for h in hosts]))
+        everyone = everyone[:, :MAX_ITEMS]
         differ = [i for i in range(len(names)) if not (everyone[:, i] == everyone[0, i]).all()]
         if not differ:
             return

@@ -56,12 +56,13 @@ DEMO_DATA = {
 }
 
 
-def launch(processes, flags, out_dir, tokenizer_dir, steps, cwd=None):
+def launch(processes, flags, out_dir, tokenizer_dir, steps, cwd=None, ends=None):
     """Start ``processes`` launchers (a pod when more than one) and wait for all of them.
 
     ``flags`` is one list for every process or one list per process; ``cwd`` likewise.
     Returns ``[(returncode, output, seconds)]`` by process id, ``seconds`` from the error
-    line (or the start, if none) to the process's exit.
+    line (or the start, if none) to the process's exit. ``ends``, a list, receives each
+    process's seconds from the start to the end of its output (its exit).
     """
     env = dict(os.environ, WANDB_MODE="disabled", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
                JAX_PLATFORMS="cpu", TOKENIZERS_PARALLELISM="false",
@@ -84,12 +85,14 @@ def launch(processes, flags, out_dir, tokenizer_dir, steps, cwd=None):
                                       stderr=subprocess.STDOUT, text=True))
     lines = [[] for _ in procs]
     error_at = [start] * processes
+    ended = [None] * processes
 
     def read(i):
         for line in procs[i].stdout:
             lines[i].append(line)
             if "easylm_commit.llama_train: error:" in line:
                 error_at[i] = time.monotonic()
+        ended[i] = time.monotonic() - start
 
     readers = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(processes)]
     for r in readers:
@@ -100,6 +103,8 @@ def launch(processes, flags, out_dir, tokenizer_dir, steps, cwd=None):
             p.wait(timeout=max(1, TIMEOUT - (time.monotonic() - start)))
             readers[i].join(30)
             results.append((p.returncode, "".join(lines[i]), time.monotonic() - error_at[i]))
+        if ends is not None:
+            ends[:] = ended
     except subprocess.TimeoutExpired:
         for p in procs:
             p.kill()
@@ -243,3 +248,39 @@ def test_hosts_with_different_data_all_stop_at_the_first_batch(tmp_path, llama_t
     assert_every_host_stops(results, "hosts disagree at batch 0 on input_tokens", "host 0: ", "host 1: ")
     # Stopped at the check, before the first train step.
     assert not any("'loss'" in out for _, out, _ in results)
+
+
+@pytest.fixture(scope="module")
+def healthy_one_step_pod(tmp_path_factory, llama_tokenizer_dir):
+    """Seconds a healthy two-process pod takes to start, build the model and train one step
+    on this machine now: what a pod that stops before its first step is measured against."""
+    start = time.monotonic()
+    ok(launch(2, data_flags("commit", *DEMO_DATA["commit"]), tmp_path_factory.mktemp("one-step"),
+              llama_tokenizer_dir, steps=1))
+    return time.monotonic() - start
+
+
+@pytest.mark.parametrize("missing", ["en-hi.txt", "alpaca.json"])
+def test_a_file_missing_on_one_host_stops_every_host_at_once_naming_it(
+        missing, healthy_one_step_pod, tmp_path, llama_tokenizer_dir):
+    # Host 1 cannot open its dictionary (while the dataset is built) or its data (when the
+    # dataset starts). It used to stop alone, and host 0 waited in the first host check until
+    # gloo's 30 s timeout; now both meet there and stop together.
+    hosts = two_hosts(tmp_path, lambda d: (d / missing).unlink())
+    flags = [data_flags("commit", f"{h}/alpaca.json", f"{h}/en-hi.txt") for h in hosts]
+    ends = []
+    results = launch(2, flags, tmp_path / "out", llama_tokenizer_dir, steps=1, ends=ends)
+    errors_at = [end - seconds for end, (_, _, seconds) in zip(ends, results)]
+    print(f"\n{missing} missing on host 1: errors after {errors_at[0]:.1f} s and {errors_at[1]:.1f} s, "
+          f"exits after {ends[0]:.1f} s and {ends[1]:.1f} s; a healthy one-step pod takes "
+          f"{healthy_one_step_pod:.1f} s")
+    error = assert_every_host_stops(results, f"host 1: {hosts[1]}/{missing}: ", "file not found")
+    assert error.endswith("Every host stops before the first batch: the dataset could not be built on host 1")
+    assert [rc for rc, _, _ in results] == [2, 2]
+    assert not any("'loss'" in out for _, out, _ in results)
+    # Together, at once: the old way, host 1 gave its error alone and host 0 its own 30 s
+    # later, when the check's gather timed out (host 1's process lingering until then). And
+    # no later than a healthy pod's first step.
+    assert max(errors_at) - min(errors_at) < 10
+    assert all(seconds < 10 for _, _, seconds in results)
+    assert max(ends) < healthy_one_step_pod + 10

@@ -2,6 +2,9 @@
 one error every host raises. The all-gather is replaced by a fake pod whose hosts are
 given here; ``test_pod.py`` runs the real one across two JAX processes."""
 
+import json
+import threading
+
 import numpy as np
 import pytest
 
@@ -156,3 +159,187 @@ def test_cpu_collectives_are_only_chosen_for_a_jax_distributed_run():
     assert pod.select_cpu_collectives(NotDistributed) is None
     # The distributed case changes JAX's global config, so it is tested where it runs: the
     # launcher as a two-process pod (test_pod.py).
+
+
+
+# -- a host that could not build its dataset -------------------------------------------------
+class ThreadPod:
+    """``count`` hosts as threads and the all-gather as a barrier: each host runs its own
+    code and contributes its own rows, as on a pod. A host that never comes breaks the
+    barrier (``BrokenBarrierError``, a ``RuntimeError``), as a gather times out."""
+
+    def __init__(self, count, timeout=60):
+        self.count, self.timeout = count, timeout
+
+    def run(self, host):
+        """``host(me, check)`` on every host at once -> what each returned or raised."""
+        rows = [None] * self.count
+        barrier = threading.Barrier(self.count, timeout=self.timeout)
+
+        def check(me):
+            def gather(mine):
+                rows[me] = mine.copy()
+                barrier.wait()
+                everyone = np.stack(rows)
+                barrier.wait()  # nobody gathers again before everyone has read
+                return everyone
+            return pod.HostCheck(100, me=me, count=self.count, gather=gather)
+
+        results = [None] * self.count
+
+        def one(me):
+            try:
+                results[me] = host(me, check(me))
+            except Exception as e:
+                results[me] = e
+
+        threads = [threading.Thread(target=one, args=(me,)) for me in range(self.count)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return results
+
+
+def every_host_raises(results):
+    assert all(isinstance(r, UserError) for r in results), results
+    messages = {str(r) for r in results}
+    assert len(messages) == 1, messages  # the same account of the pod on every host
+    (message,) = messages
+    assert "\n" not in message
+    return message
+
+
+def test_a_host_that_failed_still_meets_the_others_and_every_host_names_it():
+    items = {"alpha": (pod.digest("0.9"), "alpha=0.9")}
+    missing = UserError("/data/en-hi.txt: dictionary file not found")
+
+    def host(me, check):
+        check.compare("before the first batch", items, error=missing if me == 1 else None)
+
+    message = every_host_raises(ThreadPod(3).run(host))
+    assert message == ("host 1: /data/en-hi.txt: dictionary file not found. Every host stops "
+                       "before the first batch: the dataset could not be built on host 1")
+
+
+def test_failed_hosts_are_grouped_by_their_error_and_other_errors_keep_their_type():
+    errors = {1: UserError("a.json: file not found"), 2: UserError("a.json: file not found"),
+              4: FileNotFoundError(2, "No such file or directory", "/data/b.json")}
+
+    def host(me, check):
+        check.compare("at batch 3", {"x": (pod.digest("x"), "")}, error=errors.get(me))
+
+    message = every_host_raises(ThreadPod(6).run(host))
+    assert message == ("hosts 1-2: a.json: file not found; host 4: FileNotFoundError: [Errno 2] No "
+                       "such file or directory: '/data/b.json'. Every host stops at batch 3: the "
+                       "dataset could not be built on hosts 1-2, 4")
+
+
+def test_an_error_is_one_line_of_at_most_512_bytes_cut_on_a_character_boundary():
+    long = UserError("/data/" + "अ" * 400 + ".txt: dictionary file not found")  # 3 bytes a letter
+    text = pod.error_text(long)
+    assert len(text.encode("utf-8")) <= pod.MAX_ERROR_BYTES
+    assert text.startswith("/data/अअ") and text.endswith("अ\u2026")
+    assert pod.error_text(ValueError("first\n  second\n")) == "ValueError: first second"
+    assert pod.error_text(KeyError()) == "KeyError"  # never empty: empty reads as "no error"
+
+    def host(me, check):
+        check.compare("before the first batch", {}, error=long if me == 0 else None)
+
+    assert every_host_raises(ThreadPod(2).run(host)).startswith(f"host 0: {text}. Every host stops")
+
+
+def test_hosts_without_errors_still_compare_their_digests():
+    def host(me, check):
+        check.compare("before the first batch", {"alpha": (pod.digest(f"0.{me}"), f"alpha=0.{me}")})
+
+    results = ThreadPod(2).run(host)
+    assert [str(r).split(" (")[0] for r in results] == ["hosts disagree before the first batch on alpha"] * 2
+    assert ThreadPod(2).run(lambda me, check: check.compare("x", {"a": (pod.digest("a"), "")})) == [None, None]
+
+
+@pytest.fixture
+def dataset_pod(monkeypatch, llama_tokenizer_dir):
+    """``run(count, config_of)``: every host (a thread) builds ``CommitDataset`` from
+    ``config_of(host)`` and takes its first batch, as EasyLM's main does, with the host
+    checks gathered across the threads -> what each host got or raised."""
+    pytest.importorskip("datasets")
+    from transformers import AutoTokenizer
+
+    from easylm_commit.datasets import CommitDataset
+
+    tok = AutoTokenizer.from_pretrained(llama_tokenizer_dir)
+    here = threading.local()
+
+    def run(count, config_of):
+        monkeypatch.setattr(pod, "process_count", lambda: count)
+        monkeypatch.setattr(pod, "process_index", lambda: here.me)
+        monkeypatch.setattr(pod.HostCheck, "create",
+                            classmethod(lambda cls, freq: here.check if freq > 0 else None))
+
+        def host(me, check):
+            here.me, here.check = me, check
+            dataset = CommitDataset(CommitDataset.get_default_config(config_of(me)), tok)
+            return next(iter(dataset))
+
+        return ThreadPod(count).run(host)
+
+    run.here = here
+    return run
+
+
+def demo_config(**updates):
+    from easylm_commit import demo
+
+    return dict(dict(path=demo.DEMO_INSTRUCTIONS, dictionary=demo.DEMO_DICTIONARY,
+                     seq_length=48, batch_size=2), **updates)
+
+
+def test_a_template_file_missing_on_one_host_stops_every_host_at_the_first_check(dataset_pod, tmp_path):
+    from easylm_commit.templates import ALPACA_EN
+
+    (tmp_path / "host0").mkdir()
+    (tmp_path / "host0" / "en.json").write_text(json.dumps(ALPACA_EN), encoding="utf-8")
+    results = dataset_pod(2, lambda me: demo_config(template=str(tmp_path / f"host{me}" / "en.json")))
+    message = every_host_raises(results)
+    assert message.startswith(f"host 1: template '{tmp_path}/host1/en.json': not a built-in template")
+    assert message.endswith("the dataset could not be built on host 1")
+    assert "host 0" not in message
+
+
+def test_a_data_file_missing_on_one_host_stops_every_host_at_the_first_check(dataset_pod, tmp_path):
+    results = dataset_pod(2, lambda me: demo_config(path=str(tmp_path / "alpaca.json")) if me == 1
+                          else demo_config())
+    assert every_host_raises(results).startswith(f"host 1: {tmp_path}/alpaca.json: file not found. ")
+
+
+def test_a_bug_while_building_is_logged_with_its_traceback_on_its_host(dataset_pod, monkeypatch, caplog):
+    from easylm_commit.dictionary import BilingualDictionary
+
+    load = BilingualDictionary.load
+
+    def broken_on_host_1(*args, **kwargs):
+        if dataset_pod.here.me == 1:
+            raise ZeroDivisionError("division by zero")
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(BilingualDictionary, "load", broken_on_host_1)
+    with caplog.at_level("ERROR", logger="easylm_commit"):
+        results = dataset_pod(2, lambda me: demo_config())
+    assert every_host_raises(results).startswith("host 1: ZeroDivisionError: division by zero. ")
+    (record,) = caplog.records
+    assert record.getMessage() == "host 1: could not build the dataset"
+    assert record.exc_info[0] is ZeroDivisionError
+
+
+def test_without_host_checks_a_missing_file_stops_its_host_at_once(dataset_pod, tmp_path):
+    # One process, or host_check_freq=0 on a pod: no check to meet, so the error comes
+    # while the dataset is built, as it always did.
+    from easylm_commit.datasets import CommitDataset
+
+    with pytest.raises(UserError, match="en-hi.txt: dictionary file not found"):
+        CommitDataset(CommitDataset.get_default_config(demo_config(dictionary=str(tmp_path / "en-hi.txt"))),
+                      tokenizer=None)
+    results = dataset_pod(2, lambda me: demo_config(host_check_freq=0, template=str(tmp_path / "t.json")))
+    assert all(isinstance(r, UserError) and "not a built-in template" in str(r) for r in results)
+    assert not any("host 1" in str(r) for r in results)
