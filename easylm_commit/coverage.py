@@ -3,7 +3,9 @@
 - Coverage: the share of words (as the mixer segments them) that the dictionary holds. Only
   covered words can be replaced, so the expected share of replaced words is
   ``alpha x coverage`` (Eq. 2-4), per field. The observed share at the chosen seed and epoch
-  is counted too, from the mixer's own report.
+  is counted too, from the mixer's own report: words written as a different word. A draw
+  that wrote a word as itself (an identity pair, MUSE's ``1 1``) is counted apart as
+  ``identical``, so the expected share is about the observed one plus the identical one.
 - The most frequent uncovered words: what to add to a dictionary, or a sign of a tokenization
   mismatch (e.g. a dictionary of lowercased words with diacritics stripped).
 - Tokens: lengths of the formatted, mixed samples exactly as training builds them
@@ -34,7 +36,8 @@ class FieldCoverage:
     field: str
     words: int = 0
     covered: int = 0
-    replaced: int = 0
+    replaced: int = 0           # written as a different word
+    identical: int = 0          # drawn, but an identity pair wrote the word as itself
     protected: int = 0          # protected spans (code, URLs, e-mails, identifiers)
     protected_words: int = 0    # words inside them, which are never mixed
     uncovered: collections.Counter = dataclasses.field(default_factory=collections.Counter)
@@ -47,6 +50,10 @@ class FieldCoverage:
     def observed_mixing_rate(self):
         return _share(self.replaced, self.words)
 
+    @property
+    def identical_rate(self):
+        return _share(self.identical, self.words)
+
     def expected_mixing_rate(self, alpha):
         return alpha * self.coverage
 
@@ -54,6 +61,7 @@ class FieldCoverage:
         self.words += other.words
         self.covered += other.covered
         self.replaced += other.replaced
+        self.identical += other.identical
         self.protected += other.protected
         self.protected_words += other.protected_words
         self.uncovered.update(other.uncovered)
@@ -66,6 +74,8 @@ class FieldCoverage:
             "expected_mixing_rate": self.expected_mixing_rate(alpha),
             "replaced": self.replaced,
             "observed_mixing_rate": self.observed_mixing_rate,
+            "identical": self.identical,
+            "identical_rate": self.identical_rate,
             "protected_spans": self.protected,
             "protected_words": self.protected_words,
             "top_uncovered": [[w, n] for w, n in self.uncovered.most_common(top)],
@@ -92,11 +102,12 @@ class CoverageCounter:
             self.fields[name] = FieldCoverage(name)
         return self.fields[name]
 
-    def add(self, name, text, replaced=0):
-        """Count ``text`` (the *unmixed* text) under ``name``; ``replaced`` comes from the
-        mixer's report of the same text."""
+    def add(self, name, text, replaced=0, identical=0):
+        """Count ``text`` (the *unmixed* text) under ``name``; ``replaced`` and
+        ``identical`` come from the mixer's report of the same text."""
         counts = self.field(name)
         counts.replaced += replaced
+        counts.identical += identical
         if not text:
             return counts
         if self.mixer is None:
@@ -217,13 +228,14 @@ class _LengthCounter:
 
 
 def dataset_stats(records, formatter, mixer=None, dictionary=None, alpha=None, epoch=0,
-                  tokenizer=None, batch_size=16, seq_length=512, strict=False):
+                  tokenizer=None, batch_size=16, seq_length=512, strict=False, bad=None):
     """Coverage (and token) statistics of ``records``: an iterable of ``(where, record)``.
 
     Records go through ``formatter`` -- a ``Formatter`` (its mode decides what is mixed) or
     a ``TextFormatter`` (a corpus field) -- exactly as training reads them. Record i uses
     the mixing key ``(epoch, i)`` as the training datasets do, so the observed rates and
-    the token counts are those of that epoch. Bad records follow ``records.BadRecords``.
+    the token counts are those of that epoch. Bad records follow ``records.BadRecords``
+    (``bad``, to read its reasons afterwards, or a new one with ``strict``).
     """
     if mixer is None:
         mixer = formatter.mixer
@@ -239,7 +251,7 @@ def dataset_stats(records, formatter, mixer=None, dictionary=None, alpha=None, e
         protect=mixer.protect if mixer is not None else True)
     lengths = _LengthCounter(tokenizer, text_mode=mode == "text")
     add = _add_text if mode == "text" else _add_instruction
-    bad = BadRecords(strict)
+    bad = BadRecords(strict) if bad is None else bad
     n = 0
     for index, (where, record) in enumerate(records):
         if bad.apply(where, add, record, counter, lengths, formatter, (epoch, index)) is not None:
@@ -254,8 +266,9 @@ def dataset_stats(records, formatter, mixer=None, dictionary=None, alpha=None, e
 
 def _add_text(record, counter, lengths, formatter, key):
     (text,) = formatter.read_fields(record)
-    sample = formatter.format(record, key)
-    counter.add(formatter.field, text, sample.replaced)
+    sample = formatter.format(record, key, report=True)
+    report = sample.reports.get(formatter.field)
+    counter.add(formatter.field, text, sample.replaced, report.identical if report else 0)
     lengths.add(sample.response)
     return True
 
@@ -266,13 +279,13 @@ def _add_instruction(record, counter, lengths, formatter, key):
     reports = sample.reports
 
     def replaced(k):
-        return reports[k].replaced if k in reports else 0
+        return (reports[k].replaced, reports[k].identical) if k in reports else (0, 0)
 
-    counter.add("instruction", instruction, replaced("instruction"))
+    counter.add("instruction", instruction, *replaced("instruction"))
     # An empty input is not shown to the model (the no-input template is used): its zero
     # words still make the field appear, so a data set without inputs says so.
-    counter.add("input", input_, replaced("input"))
-    counter.add("output", output, replaced("output"))
+    counter.add("input", input_, *replaced("input"))
+    counter.add("output", output, *replaced("output"))
     if formatter.mode == "naive":
         # The template is mixed too (Table 4's naive code-mixing): count its words.
         template_keys = sorted(k for k in reports if isinstance(k, tuple) and k[0] == "template")
@@ -281,6 +294,6 @@ def _add_instruction(record, counter, lengths, formatter, key):
         from easylm_commit.mixer import unmix
 
         for k, mixed_piece in zip(template_keys, pieces):
-            counter.add("template", unmix(mixed_piece, reports[k].replacements), replaced(k))
+            counter.add("template", unmix(mixed_piece, reports[k].replacements), *replaced(k))
     lengths.add(sample.prompt, sample.response)
     return True

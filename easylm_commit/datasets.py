@@ -60,6 +60,8 @@ class Chunk:
     words: int = 0
     replaced: int = 0
     skipped: int = 0
+    start: tuple = None  # (epoch, position) of its first record
+    bad: BadRecords = None  # the skipped records' reasons and fields, for the error below
 
     def __getstate__(self):
         # Sent back from worker processes as a few flat arrays rather than hundreds of small
@@ -74,6 +76,7 @@ class Chunk:
             tokens=np.concatenate([t for _, _, t, _ in ex]) if ex else np.zeros(0, np.int32),
             masks=np.concatenate([m for _, _, _, m in ex]) if ex else np.zeros(0, np.float32),
             words=self.words, replaced=self.replaced, skipped=self.skipped,
+            start=self.start, bad=self.bad,
         )
 
     def __setstate__(self, state):
@@ -83,6 +86,7 @@ class Chunk:
             np.split(state["tokens"], cuts), np.split(state["masks"], cuts),
         )) if len(state["lengths"]) else []
         self.words, self.replaced, self.skipped = state["words"], state["replaced"], state["skipped"]
+        self.start, self.bad = state.get("start"), state.get("bad")
 
 
 class SampleBuilder:
@@ -124,6 +128,7 @@ class SampleBuilder:
         return Chunk(
             examples=[k + e for k, e in zip(keep, encoded)],
             words=words, replaced=replaced, skipped=bad.count,
+            start=tuple(items[0][:2]) if items else None, bad=bad,
         )
 
 
@@ -358,6 +363,13 @@ class _PackedDataset:
     def _builder(self):
         raise NotImplementedError
 
+    def _all_skipped(self, bad):
+        c = self.config
+        names = ("text_field",) if "text_field" in c else (
+            "instruction_field", "input_field", "output_field")
+        check = "check " + ", ".join(f"{k}={c[k]}" for k in names)
+        return "no batch can be made: " + bad.all_skipped(c.path, check, every=True)
+
     # Config keys that do not change a batch, and file names whose contents are compared
     # instead (the data file's through the batches): hosts may mount files at other paths.
     _NOT_COMPARED = ("tokenizer_processes", "records_per_chunk", "host_check_freq",
@@ -416,7 +428,19 @@ class _PackedDataset:
         recount = not (self._resumed_counts and state["batches"] > 0)
         chunks = built_chunks(builder, self._records(), state["epoch"], state["position"],
                               c.tokenizer_processes, c.records_per_chunk)
+        empty = None  # (start, BadRecords) of the chunks since the last one with an example
         for chunk in chunks:
+            if chunk.examples or chunk.start is None:
+                empty = None
+            else:
+                # Without this, data whose every record is skipped (a misspelt field name)
+                # would be read epoch after epoch without a batch, silently, forever.
+                empty = empty or (chunk.start, BadRecords())
+                (first_epoch, first_position), bad = empty
+                if chunk.start[0] > first_epoch + (first_position > 0):  # a whole epoch behind
+                    raise UserError(self._all_skipped(bad))
+                if chunk.bad is not None:
+                    bad.merge(chunk.bad)
             if recount:
                 state["words_seen"] += chunk.words
                 state["words_replaced"] += chunk.replaced

@@ -14,6 +14,13 @@ One path
     counts (the training datasets), ``mix_with_report`` everything that was done (preview,
     stats). The three cannot drift apart because there is one segmentation and one draw.
 
+What is counted as replaced
+    A word written as a *different* word. A draw that picks a translation equal to the word
+    -- an identity pair such as MUSE's ``1 1`` or ``paris paris``, which MUSE files hold by
+    the thousand -- leaves the word as it was: it is counted apart (``MixResult.identical``)
+    and not as replaced, so a mixing rate is the share of words that really changed. Only
+    the counts make this distinction; the draws and the text are those of Eq. 2-4.
+
 What a word is
     A maximal run of letters, combining marks and digits (Unicode categories L*, M*, N*),
     where an apostrophe (' or U+2019) or invisible format characters (zero-width joiner and
@@ -135,6 +142,10 @@ class ProtectedSpan:
 
 @dataclasses.dataclass
 class MixResult:
+    """``replacements`` holds every word the draw wrote as a translation, identity pairs
+    included (``unmix`` and the preview's spans need them all); ``replaced`` counts those
+    that changed the word, ``identical`` the others: ``replaced + identical + len(kept) ==
+    covered``."""
     text: str
     replacements: list
     words: int      # words seen (outside protected spans)
@@ -145,7 +156,11 @@ class MixResult:
 
     @property
     def replaced(self):
-        return len(self.replacements)
+        return len(self.replacements) - self.identical
+
+    @property
+    def identical(self):
+        return sum(r.source == r.target for r in self.replacements)
 
     @property
     def protected_words(self):
@@ -399,7 +414,8 @@ class Plan:
 
     @property
     def replaced(self):
-        return len(self.chosen) - self.chosen.count(None)
+        """Words written differently (an identity pair's draw is not counted)."""
+        return sum(c is not None and c != self.pieces[i] for i, c in zip(self.covered, self.chosen))
 
 
 class CodeMixer:
@@ -511,9 +527,11 @@ class CodeMixer:
         """``(mixed text, words, replaced)`` without a ``Plan``: what ``mix`` and
         ``mix_counted`` need, from the same draws."""
         pieces, spans, hits, draws, written = self._draw(text, key)
-        replaced = sum(map(self.alpha.__gt__, draws))  # draws below alpha: replaced words
-        if not replaced:
+        if not any(map(self.alpha.__gt__, draws)):  # no draw below alpha: nothing written
             return text, len(hits), 0
+        # Words written differently (module docstring: an identity pair's draw is not a
+        # replacement). Kept words are the very same objects, which str compares at once.
+        replaced = sum(map(str.__ne__, pieces[1::2], written))
         if "" in pieces[2:-1:2]:
             # Touching words (spaceless scripts): a translation may need spaces (_written).
             return "".join(self._written(self.plan(text, key))), len(hits), replaced
@@ -541,7 +559,8 @@ class CodeMixer:
 
     def mix_counted(self, text, key=()):
         """``(mixed text, words seen, words replaced)``: the training datasets' path, whose
-        counts become the ``dataset_mixing_rate`` metric."""
+        counts become the ``dataset_mixing_rate`` metric. Identity-pair draws are not
+        replacements (module docstring)."""
         if not text:
             return text, 0, 0
         if self.alpha == 0.0:

@@ -5,7 +5,8 @@ Three kinds of text are marked:
 - ``template``: the prompt template's own text (grey). Never mixed in ``commit`` mode.
 - ``target``: a word the mixer replaced by its translation (purple).
 - ``replaceable``: a word the dictionary covers but the draw kept in the source language
-  (green) -- with alpha = 0.9 about one covered word in ten.
+  (green) -- with alpha = 0.9 about one covered word in ten -- or wrote as itself through an
+  identity pair (MUSE's ``1 1``): written unchanged, it is not counted as replaced either.
 - ``protected``: code, a URL, an e-mail address or an identifier, copied byte for byte and
   never mixed (``protect.py``; cyan).
 
@@ -107,7 +108,8 @@ def report_spans(text, report, base=()):
     """Spans of one mixed text from its ``MixResult``; ``base`` classes go on every span."""
     if report is None:
         return [Span(text, base)] if text else []
-    marks = [(r.out_start, r.out_end, TARGET) for r in report.replacements]
+    marks = [(r.out_start, r.out_end, TARGET if r.source != r.target else REPLACEABLE)
+             for r in report.replacements]
     marks += [(start, end, REPLACEABLE) for start, end in report.kept]
     marks += [(p.out_start, p.out_end, PROTECTED) for p in report.protected]
     marks.sort()

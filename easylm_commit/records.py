@@ -34,11 +34,30 @@ def is_json_array(path):
                 return stripped[0] == "["
 
 
-def iter_records(path):
+def count_lines(path):
+    """The lines of a local file, or ``None`` for a URL (counting would read it twice).
+    Newlines are counted in binary blocks: about a millisecond a megabyte from the page cache,
+    next to the seconds that mixing a megabyte of records takes."""
+    local = fileio.local_path(path)
+    if local is None or not os.path.isfile(local):
+        return None
+    lines, last = 0, b"\n"
+    with open(local, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def iter_records(path, on_total=None):
     """Yield ``(where, record)``; ``where`` reads ``path:LINE`` (JSONL) or ``path:record N``
     (JSON array, 1-based), for messages. A JSONL line that is not JSON comes as an
     ``InvalidRecord`` in place of the record (see ``BadRecords``); a JSON array that does not
-    parse is an error of the whole file."""
+    parse is an error of the whole file.
+
+    ``on_total(n)``, if given, is called before the first record when the number of records
+    is known without reading them twice: a JSON array's length once loaded, a local JSONL
+    file's line count (blank lines included, so at most a little high)."""
     path = os.fspath(path)
     try:
         if is_json_array(path):
@@ -49,9 +68,15 @@ def iter_records(path):
                     raise UserError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
             if not isinstance(data, list):
                 raise UserError(f"{path}: expected a JSON array of records")
+            if on_total is not None:
+                on_total(len(data))
             for i, record in enumerate(data, 1):
                 yield f"{path}:record {i}", record
             return
+        if on_total is not None:
+            total = count_lines(path)
+            if total is not None:
+                on_total(total)
         with _open(path) as f:
             for lineno, line in enumerate(f, 1):
                 if not line.strip():
@@ -83,13 +108,20 @@ class BadRecords:
     ``apply(where, fn, record, *args)`` returns ``fn(record, *args)``, or ``None`` for a
     skipped record (``fn`` itself never returns ``None``). A record that arrives as an
     ``InvalidRecord`` (a JSONL line that is not JSON) is bad without calling ``fn``.
+
+    The field names of the skipped records are kept (``fields``, the first ``MAX_FIELDS``
+    seen): when every record is skipped for a missing field, the error lists the fields the
+    records do have, which is what points at the misspelt option.
     """
+
+    MAX_FIELDS = 12
 
     def __init__(self, strict=False):
         self.strict = strict
         self.count = 0
         self.first = None
         self.reasons = set()
+        self.fields = {}    # names of the skipped records' fields, in first-seen order
 
     def apply(self, where, fn, record, *args):
         try:
@@ -105,8 +137,43 @@ class BadRecords:
             self.reasons.add(str(e))
             if self.first is None:
                 self.first = f"{where}: {e}"
+            if isinstance(record, dict) and len(self.fields) <= self.MAX_FIELDS:
+                for name in record:
+                    if name != INVALID_FIELD:
+                        self.fields.setdefault(name, None)
             return None
 
     def summary(self):
         """``N bad record(s) skipped; first: WHERE: WHY``, or ``""`` when none were."""
         return f"skipped {self.count} bad record(s); first: {self.first}" if self.count else ""
+
+    def merge(self, other):
+        """Add the counts of another ``BadRecords`` (a later stretch of the same input)."""
+        self.count += other.count
+        self.reasons |= other.reasons
+        self.first = self.first or other.first
+        for name in other.fields:
+            if len(self.fields) <= self.MAX_FIELDS:
+                self.fields.setdefault(name, None)
+
+    def all_skipped(self, what, check="", every=False):
+        """The message for an input none of whose records could be used: ``all N record(s)
+        of WHAT skipped: WHY (records have: a, b, c; CHECK)`` (``every record of WHAT``
+        with ``every``, where the count spans more than one pass). One reason for every
+        record is a wrong option (a misspelt field name) rather than bad data, hence the
+        fields the records do have, and ``check`` (the options to look at) when the reason
+        is a field."""
+        head = f"every record of {what}" if every else f"all {self.count} record(s) of {what}"
+        if len(self.reasons) == 1:
+            (why,) = self.reasons
+            message = f"{head} skipped: {why}"
+        else:
+            message = f"{head} skipped; first: {self.first}"
+        notes = []
+        if self.fields:
+            names = list(self.fields)
+            more = len(names) > self.MAX_FIELDS
+            notes.append("records have: " + ", ".join(names[:self.MAX_FIELDS]) + (", ..." if more else ""))
+        if check and any(why.startswith("field ") for why in self.reasons):
+            notes.append(check)
+        return message + (f" ({'; '.join(notes)})" if notes else "")

@@ -61,3 +61,44 @@ def test_the_training_dataset_skips_and_counts_them_or_stops_when_strict(data, l
     config["strict"] = True
     with pytest.raises(UserError, match=f"{data}:2: a field holds a lone surrogate"):
         next(iter(CommitDataset(CommitDataset.get_default_config(config), tokenizer)))
+
+
+@pytest.mark.parametrize("dataset, extra, check", [
+    ("commit", {}, "check instruction_field=instruction, input_field=input, output_field=output"),
+    ("commit", {"streaming": True, "records_per_chunk": 1}, "check instruction_field=instruction"),
+    ("codemix_clm", {"shuffle": True, "records_per_chunk": 1}, "check text_field=text"),
+])
+def test_the_training_dataset_stops_when_every_record_is_skipped(tmp_path, llama_tokenizer_dir,
+                                                                 dataset, extra, check):
+    """A misspelt field name skips every record: the dataset says so, with the fields the
+    records have, instead of reading the data epoch after epoch without a batch."""
+    import threading
+
+    pytest.importorskip("mlxu")
+    from transformers import AutoTokenizer
+
+    from easylm_commit.datasets import DATASET_TYPES
+
+    data = tmp_path / "qa.jsonl"
+    data.write_text("".join(json.dumps({"question": f"q{i}", "answer": "a"}) + "\n" for i in range(3)),
+                    encoding="utf-8")
+    cls = DATASET_TYPES[dataset]
+    config = cls.get_default_config(dict(path=str(data), dictionary=demo.DEMO_DICTIONARY,
+                                         seq_length=16, batch_size=1, **extra))
+    ds = cls(config, AutoTokenizer.from_pretrained(llama_tokenizer_dir))
+    ds.load_state_dict(dict(epoch=0, position=1, offset=0))  # a resumed run too
+    raised = []
+
+    def first_batch():
+        try:
+            next(iter(ds))
+        except UserError as e:
+            raised.append(str(e))
+
+    worker = threading.Thread(target=first_batch, daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "the dataset never stopped reading"
+    (message,) = raised
+    assert message.startswith(f"no batch can be made: every record of {data} skipped: field ")
+    assert f"(records have: question, answer; {check}" in message

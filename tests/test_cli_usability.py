@@ -111,7 +111,7 @@ def test_a_misspelt_text_field_is_a_usage_error_and_leaves_no_file(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
         f"easylm-commit mix: error: all 72 record(s) of {demo.DEMO_CORPUS} skipped: field 'txt' "
-        "is missing or not a string (check --text-field txt)"]
+        "is missing or not a string (records have: text; check --text-field txt)"]
     assert not out.exists() and os.listdir(tmp_path) == []
 
 
@@ -120,6 +120,21 @@ def test_a_misspelt_instruction_field_is_refused_the_same_way(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "all 50 record(s)" in err and "field 'instr' is missing" in err
     assert not (tmp_path / "o.jsonl").exists()
+
+
+@pytest.mark.parametrize("command", [["mix", "--output", "{out}"], ["stats"], ["preview"]])
+def test_every_record_skipped_lists_the_fields_the_records_have(tmp_path, capsys, command):
+    data = tmp_path / "qa.jsonl"
+    data.write_text("".join(json.dumps({"question": q, "context": "Paris.", "answer": "Paris"}) + "\n"
+                            for q in ("Capital of France?", "Where is the Louvre?")), encoding="utf-8")
+    argv = [a.format(out=tmp_path / "o.jsonl") for a in command]
+    assert main([*argv, "--demo", "--input", str(data)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [
+        f"easylm-commit {command[0]}: error: all 2 record(s) of {data} skipped: field "
+        "'instruction' is missing, empty or not a string (records have: question, context, "
+        "answer; check --instruction-field instruction, --input-field input, --output-field output)"]
+    assert captured.out == "" and not (tmp_path / "o.jsonl").exists()
 
 
 def test_some_bad_records_are_still_skipped_and_counted(tmp_path, capsys):

@@ -146,6 +146,19 @@ def test_commit_mode_mixes_and_reports_the_real_rate(data, tokenizer):
     assert 0.7 < metrics["dataset_mixing_rate"] < 1.0
 
 
+def test_the_mixing_rate_leaves_out_identity_pairs(tmp_path, tokenizer):
+    # "1 1" is drawn like any pair, but writes "1": not a replaced word (mixer.py).
+    (tmp_path / "en-hi.txt").write_text("add जोड़ें\n1 1\n2 2\n", encoding="utf-8")
+    (tmp_path / "sums.jsonl").write_text(
+        json.dumps({"instruction": "Add 1 and 1.", "input": "", "output": "2"}) + "\n", encoding="utf-8")
+    ds = commit(tmp_path, tokenizer, path=str(tmp_path / "sums.jsonl"), alpha=1.0)
+    _, metrics = take(ds, 1)[0]
+    # Each record: 5 words, of which "Add" is replaced and the three digits written as such.
+    assert metrics["dataset_words_seen"] % 5 == 0
+    assert metrics["dataset_words_replaced"] * 5 == metrics["dataset_words_seen"]
+    assert metrics["dataset_mixing_rate"] == pytest.approx(0.2)
+
+
 def test_epochs_mix_anew(data, tokenizer):
     ds = commit(data, tokenizer, alpha=0.5, batch_size=1, seq_length=512)
     firsts = {}

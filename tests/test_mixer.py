@@ -139,6 +139,35 @@ def test_report_spans_counts_and_kept_words():
     assert unmix(result.text, result.replacements) == text
 
 
+def test_an_identity_pair_is_drawn_but_counted_apart():
+    # MUSE files hold thousands of pairs like "1 1" and "paris paris": a draw that picks one
+    # writes the word as it was, which is not a replacement.
+    d = BilingualDictionary.from_pairs([("cat", "γάτα"), ("1", "1"), ("paris", "paris")])
+    text = "Paris has 1 cat and 1 dog."
+    mixer = CodeMixer(d, 1.0)
+    result = mixer.mix_with_report(text, key=(0,))
+    assert result.text == "Paris has 1 γάτα and 1 dog."
+    assert [r.source for r in result.replacements] == ["Paris", "1", "cat", "1"]  # all drawn
+    assert (result.covered, result.replaced, result.identical) == (4, 1, 3)
+    assert mixer.mix_counted(text, (0,)) == (result.text, 7, 1)
+    assert mixer.plan(text, (0,)).replaced == 1
+
+
+def test_identity_pairs_take_their_draws_as_before():
+    # Counting them apart changes no draw: with "1 one" in place of "1 1", the same
+    # positions are replaced, so batches are those of any earlier version.
+    text = "The 1 cat and 1 big house, 1 by 1. " * 10
+    same = CodeMixer(BilingualDictionary.from_pairs(
+        [("the", "το"), ("cat", "γάτα"), ("big", "μεγάλο"), ("1", "1")]), 0.5, seed=4)
+    other = CodeMixer(BilingualDictionary.from_pairs(
+        [("the", "το"), ("cat", "γάτα"), ("big", "μεγάλο"), ("1", "one")]), 0.5, seed=4)
+    a, b = same.mix_with_report(text, (2,)), other.mix_with_report(text, (2,))
+    assert [r.start for r in a.replacements] == [r.start for r in b.replacements]
+    assert a.text == b.text.replace("one", "1")
+    assert a.identical == sum(r.source == "1" for r in b.replacements) > 0
+    assert a.replaced == b.replaced - a.identical
+
+
 def test_empty_text():
     mixer = CodeMixer(en_el(), 1.0)
     assert mixer.mix("") == ""
@@ -313,8 +342,12 @@ def test_property_unmix_restores_the_input(text, alpha, seed, data):
     assert result.covered == sum(1 for w in outside if w in dictionary)
     for p in result.protected:
         assert result.text[p.out_start:p.out_end] == text[p.start:p.end]
+    # Every covered word is replaced, written as itself (an identity pair) or kept.
+    assert result.replaced + result.identical + len(result.kept) == result.covered
+    assert result.identical == sum(r.source == r.target for r in result.replacements)
+    assert mixer.mix_counted(text, key=(seed % 5, "x"))[2] == result.replaced
     if alpha == 1.0:
-        assert result.replaced == result.covered
+        assert result.replaced + result.identical == result.covered
     if alpha == 0.0:
         assert result.text == text
 

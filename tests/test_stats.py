@@ -64,6 +64,24 @@ def test_observed_rate_is_what_the_mixer_replaced(tiny):
     assert stats.total.replaced == sum(r.replaced for r in sample.reports.values())
 
 
+def test_identity_pairs_are_counted_apart_from_replaced_words(tmp_path, capsys):
+    # "1 1" (MUSE holds thousands of such pairs): drawn at alpha 1, but "1" is written as it
+    # was, so it is not mixed; the table says how many such words there were.
+    d = tmp_path / "en-hi.txt"
+    d.write_text("add जोड़ें\n1 1\n2 2\n", encoding="utf-8")
+    data = tmp_path / "sums.jsonl"
+    data.write_text(json.dumps({"instruction": "Add 1 and 1.", "input": "", "output": "2"}) + "\n",
+                    encoding="utf-8")
+    s = dataset_stats(iter_records(str(data)), Formatter(CodeMixer(BilingualDictionary.load(str(d)), 1.0)))
+    assert (s.total.words, s.total.covered, s.total.replaced, s.total.identical) == (5, 4, 1, 3)
+    assert s.as_dict()["all"]["observed_mixing_rate"] == pytest.approx(1 / 5)
+    assert s.as_dict()["all"]["identical_rate"] == pytest.approx(3 / 5)
+    assert s.as_dict()["fields"]["output"]["identical"] == 1
+    assert cli.main(["stats", "--dictionary", str(d), "--input", str(data), "--alpha", "1"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Not counted as mixed: 3 word(s) (60.0%) drawn but written as themselves" in out
+
+
 def test_naive_mode_counts_the_template_words(tiny):
     s = _stats(tiny, alpha=1.0, mode="naive")
     # The no-input template: "Below is an instruction that describes a task. Write a response
@@ -156,6 +174,18 @@ def test_cli_table_output(capsys):
     out = capsys.readouterr().out
     assert "Dictionary coverage" in out and "Most frequent uncovered words" in out
     assert "72 records" in out and "(reversed)" in out
+
+
+def test_piped_output_keeps_every_name_and_header_whole(capsys, monkeypatch):
+    # Not a terminal (a pipe, a log): rich used to fit the table into 80 columns and cut the
+    # field names ("instruct…") and the first line.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert cli.main(["stats", "--demo", "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out
+    assert "│ instruction │" in out
+    assert "expected mixed (alpha x cov.)" in out and "mixed at seed 0, epoch 0" in out
+    assert out.splitlines()[0].endswith("0 malformed line(s) skipped")
 
 
 @pytest.mark.parametrize("argv, message", [

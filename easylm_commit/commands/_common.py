@@ -106,6 +106,15 @@ def warn_skipped_lines(dictionary, args):
             print(message, file=sys.stderr)
 
 
+def field_options(args):
+    """``check --text-field F`` (or the three instruction fields): what to look at when
+    records lack a field, for ``BadRecords.all_skipped``."""
+    if args.text_field:
+        return f"check --text-field {args.text_field}"
+    return (f"check --instruction-field {args.instruction_field}, --input-field "
+            f"{args.input_field}, --output-field {args.output_field}")
+
+
 def build_formatter(args, mixer):
     """A ``TextFormatter`` with ``--text-field`` (a corpus), else a ``Formatter``: the
     commands then read every record the same way."""

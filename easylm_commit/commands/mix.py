@@ -11,13 +11,12 @@ Record i is mixed with key ``(epoch, i)`` -- the same key the ``commit`` and
 import json
 import sys
 
-from tqdm import tqdm
-
 from easylm_commit.atomic import atomic_output
 from easylm_commit.commands._common import (
-    add_mixing_arguments, build_formatter, build_mixer, resolve_demo,
+    add_mixing_arguments, build_formatter, build_mixer, field_options, resolve_demo,
 )
 from easylm_commit.errors import UserError
+from easylm_commit.progress import Progress
 from easylm_commit.records import BadRecords, iter_records
 
 HELP = "code-mix instruction records or a text corpus into JSONL"
@@ -36,11 +35,10 @@ def run(args):
     to_row = _text_row if args.text_field else _instruction_row
     bad = BadRecords(args.strict)
     written = 0
-    records = iter_records(args.input)
+    progress = Progress("mix", quiet=args.quiet)
+    records = progress.track(iter_records(args.input, on_total=progress.set_total))
     with atomic_output(args.output) as out:
-        for index, (where, record) in enumerate(
-            tqdm(records, desc="mix", unit=" rec", disable=True if args.quiet else None, mininterval=0.5)
-        ):
+        for index, (where, record) in enumerate(records):
             row = bad.apply(where, to_row, record, formatter, (args.epoch, index))
             if row is not None:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -48,21 +46,13 @@ def run(args):
         if not written and len(bad.reasons) == 1:
             # Every record failed the same way: a wrong option (a misspelt --text-field), not
             # bad data. Raised inside the block, so no empty output file is left behind.
-            raise UserError(f"all {bad.count} record(s) of {args.input} skipped: "
-                            f"{next(iter(bad.reasons))}{_field_hint(args)}")
+            raise UserError(bad.all_skipped(args.input, field_options(args)))
     if bad.count and not args.quiet:
         print(f"easylm-commit mix: {bad.summary()}", file=sys.stderr)
     if not args.quiet and args.output not in (None, "-"):
         print(f"easylm-commit mix: wrote {written} record(s) to {args.output}",
               file=sys.stderr)
     return 0
-
-
-def _field_hint(args):
-    if args.text_field:
-        return f" (check --text-field {args.text_field})"
-    return (f" (check --instruction-field {args.instruction_field}, --input-field "
-            f"{args.input_field}, --output-field {args.output_field})")
 
 
 def _instruction_row(record, formatter, key):

@@ -11,7 +11,7 @@ import sys
 
 from easylm_commit.atomic import atomic_output
 from easylm_commit.commands._common import (
-    add_mixing_arguments, build_formatter, build_mixer, resolve_demo,
+    add_mixing_arguments, build_formatter, build_mixer, field_options, resolve_demo,
 )
 from easylm_commit.errors import UserError
 from easylm_commit.records import BadRecords, iter_records
@@ -66,8 +66,10 @@ def run(args):
         path=args.input,
     )
     if not samples:
-        raise UserError(f"{args.input}: no valid record to show from record {args.offset} on"
-                        + (f" ({bad.summary()})" if bad.count else ""))
+        if bad.count:
+            after = f" from record {args.offset} on" if args.offset else ""
+            raise UserError(bad.all_skipped(args.input + after, field_options(args)))
+        raise UserError(f"{args.input}: no valid record to show from record {args.offset} on")
     what = f"text field {args.text_field!r}" if args.text_field else f"mode {args.mode}"
     meta = (f"{args.input} - {what}, alpha {args.alpha if mixer else 0}, seed {args.seed}, "
             f"epoch {args.epoch}, dictionary {args.dictionary or '-'}"

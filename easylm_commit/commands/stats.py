@@ -12,10 +12,11 @@ import json
 import sys
 
 from easylm_commit.commands._common import (
-    add_mixing_arguments, build_formatter, build_mixer, resolve_demo,
+    add_mixing_arguments, build_formatter, build_mixer, field_options, resolve_demo,
 )
 from easylm_commit.errors import UserError
-from easylm_commit.records import iter_records
+from easylm_commit.progress import Progress
+from easylm_commit.records import BadRecords, iter_records
 
 HELP = "dictionary coverage, expected mixing rate and tokens/steps per epoch"
 
@@ -69,17 +70,17 @@ def run(args):
     formatter = build_formatter(args, mixer)
     tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer else None
 
-    from tqdm import tqdm
-
-    records = tqdm(iter_records(args.input), desc="stats", unit=" rec", mininterval=0.5,
-                   disable=True if args.quiet else None, file=sys.stderr)
+    progress = Progress("stats", quiet=args.quiet)
+    records = progress.track(iter_records(args.input, on_total=progress.set_total))
+    bad = BadRecords(args.strict)
     stats = dataset_stats(
         records, formatter, mixer=mixer, epoch=args.epoch, tokenizer=tokenizer,
-        batch_size=args.batch_size, seq_length=args.seq_length, strict=args.strict,
+        batch_size=args.batch_size, seq_length=args.seq_length, bad=bad,
     )
     if stats.records == 0:
-        why = f" ({stats.skipped} skipped; first: {stats.first_skip})" if stats.skipped else ""
-        raise UserError(f"{args.input}: no valid record{why}")
+        if bad.count:
+            raise UserError(bad.all_skipped(args.input, field_options(args)))
+        raise UserError(f"{args.input}: no valid record")
     result = stats.as_dict(top=args.top)
     result.update(input=args.input, dictionary=args.dictionary,
                   reverse_dictionary=args.reverse_dictionary, seed=args.seed, epoch=args.epoch,
@@ -104,27 +105,40 @@ def _print_tables(r, args):
 
     console = Console()
     d = r["dictionary_stats"]
+    # soft_wrap: one line in a pipe or a log too, where rich would cut it at 80 columns.
     console.print(
         f"{r['input']}: {r['records']} records ({r['mode']}, alpha {r['alpha']}); "
         f"dictionary {r['dictionary']}{' (reversed)' if r['reverse_dictionary'] else ''}: "
         f"{d['pairs']} pairs, {d['sources']} words, {d['skipped_lines']} malformed line(s) skipped"
         + (f" (first: line {d['first_skipped_line']})" if d["skipped_lines"] else ""),
-        highlight=False, markup=False,
+        highlight=False, markup=False, soft_wrap=True,
     )
-    table = Table(title="Dictionary coverage (words as the mixer splits them)")
+    identical = r["all"]["identical"]
+    # Identity pairs in a caption, not a column: an eighth column no longer fits 80 columns.
+    caption = (f"Not counted as mixed: {identical} word(s) ({_pct(r['all']['identical_rate'])}) "
+               "drawn but written as themselves by an identity pair such as '1 1' "
+               "(--drop-identical removes those pairs)") if identical else None
+    table = Table(title="Dictionary coverage (words as the mixer splits them)", caption=caption)
     for col in ("field", "words", "covered", "coverage", "expected mixed (alpha x cov.)",
                 f"mixed at seed {r['seed']}, epoch {r['epoch']}", "protected spans (words)"):
-        table.add_column(col, justify="left" if col == "field" else "right")
+        # Field names never wrap: the other columns give way first (a narrow terminal).
+        table.add_column(col, justify="left" if col == "field" else "right", no_wrap=col == "field")
     rows = list(r["fields"].items()) + [("all", r["all"])]
     for name, f in rows:
         table.add_row(name, str(f["words"]), str(f["covered"]), _pct(f["coverage"]),
                       _pct(f["expected_mixing_rate"]), _pct(f["observed_mixing_rate"]),
                       f"{f['protected_spans']} ({f['protected_words']})",
                       end_section=name == rows[-2][0])
+    if not console.is_terminal:
+        # A pipe or a log has no screen to fit: rich's default of 80 columns there squeezed
+        # the field names ("instruct…"). The coverage table gets its natural width and the
+        # other tables wrap at it.
+        wide = console.options.update_width(1 << 16)
+        console.width = max(console.width, console.measure(table, options=wide).maximum)
     console.print(table)
     if args.top:
         top = Table(title=f"Most frequent uncovered words (top {args.top})")
-        top.add_column("field")
+        top.add_column("field", no_wrap=True)
         top.add_column("word (count)")
         for name, f in rows:
             words = ", ".join(f"{w} ({n})" for w, n in f["top_uncovered"])
@@ -134,7 +148,7 @@ def _print_tables(r, args):
     if t:
         layout = "BOS + text + EOS" if args.text_field else "BOS + prompt + response + EOS"
         tok = Table(title=f"Tokens ({layout})")
-        tok.add_column("")
+        tok.add_column("", no_wrap=True)
         tok.add_column("", justify="right")
         for label, value in (
             ("tokens per record: mean", f"{t['mean']:.1f}"),
