@@ -77,8 +77,8 @@ setup(
         "console_scripts": ["easylm-commit=easylm_commit.cli:main"],
         # Discovered by EasyLM's DatasetFactory once patches/ is applied.
         "easylm.datasets": [
-            "commit=easylm_commit.datasets:CommitDataset",
-            "codemix_clm=easylm_commit.datasets:CodeMixCLMDataset",
+            "commit=easylm_commit.dataset_types:CommitDataset",
+            "codemix_clm=easylm_commit.dataset_types:CodeMixCLMDataset",
         ],
     },
 )

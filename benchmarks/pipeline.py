@@ -128,7 +128,7 @@ def paper_tokenizer(path):
 def make_commit(paths, tokenizer, **updates):
     """``commit`` on raw Alpaca records: formatted, mixed at alpha 0.9 with protected spans
     kept, tokenized and packed on the fly (the defaults)."""
-    from easylm_commit.datasets import CommitDataset
+    from easylm_commit.dataset_types import CommitDataset
 
     config = dict(path=paths["records"], dictionary=paths["dictionary"], alpha=0.9,
                   seq_length=SEQ_LENGTH, batch_size=BATCH_SIZE)
@@ -200,7 +200,7 @@ def epoch_tokens(name, paths, tokenizer):
     counted by its own example function, untimed."""
     n = paths["n_records"]
     if name.startswith("commit"):
-        from easylm_commit.datasets import CommitDataset, built_chunks
+        from easylm_commit.dataset_types import CommitDataset, built_chunks
 
         ds = CommitDataset(CommitDataset.get_default_config(dict(
             path=paths["records"], dictionary=paths["dictionary"], alpha=0.9,
@@ -357,7 +357,7 @@ def _stages():
     """(label, [(owner, attribute)] whose inclusive time it is, [...] nested inside them and
     subtracted). ``owner`` is where the name is looked up at run time: a class, or the
     module that imported the function."""
-    from easylm_commit import datasets, mixer, packing, sources, templates, tokens
+    from easylm_commit import dataset_types, mixer, packing, sources, templates, tokens
     from easylm_commit.dictionary import BilingualDictionary
 
     load = (BilingualDictionary, "load")
@@ -367,15 +367,15 @@ def _stages():
     create = (tokens._SentencePieceEncoder, "create")
     return (
         ("start-up: dictionary load", [load], []),
-        ("start-up: the rest of the dataset's construction", [(datasets.CommitDataset, "__init__")], [load]),
-        ("start-up: records file (datasets.load_dataset)", [(datasets, "load_records")], []),
+        ("start-up: the rest of the dataset's construction", [(dataset_types.CommitDataset, "__init__")], [load]),
+        ("start-up: records file (datasets.load_dataset)", [(dataset_types, "load_records")], []),
         ("start-up: mixer's surface table", [surface], []),
         ("start-up: SentencePiece encoder and its checks", [create], []),
         ("reading records (Arrow rows to dicts)", [(sources.RecordStream, "read")], []),
         ("mixing: protected-span checks", [protect], []),
         ("mixing: split, lookups, draws, writing", [mix], [protect, surface]),
         ("formatting (template, fields, Sample)", [(templates.Formatter, "format")], [mix]),
-        ("tokenizing (SentencePiece C++, ids and masks)", [(datasets, "instruction_tokens")], [create]),
+        ("tokenizing (SentencePiece C++, ids and masks)", [(dataset_types, "instruction_tokens")], [create]),
         ("packing (Packer)", [(packing.Packer, "add"), (packing.Packer, "pop")], []),
     )
 
@@ -515,7 +515,7 @@ def measure_workers(paths, tok_dir, repeat):
     1-process window. The first batches are hashed and compared with the 1-process run."""
     import psutil
 
-    from easylm_commit.datasets import CommitDataset
+    from easylm_commit.dataset_types import CommitDataset
 
     n = paths["n_worker_records"]
     chunk = CommitDataset.get_default_config().records_per_chunk
@@ -552,7 +552,7 @@ def measure_workers(paths, tok_dir, repeat):
 
 
 def make_commit_metrics(paths, tokenizer, processes):
-    from easylm_commit.datasets import CommitDataset
+    from easylm_commit.dataset_types import CommitDataset
 
     ds = CommitDataset(CommitDataset.get_default_config(dict(
         path=paths["records"], dictionary=paths["dictionary"], alpha=0.9,
@@ -580,7 +580,7 @@ def memory_child(args):
     workers) when 10% and 100% of the file has been read."""
     import psutil
 
-    from easylm_commit.datasets import CodeMixCLMDataset
+    from easylm_commit.dataset_types import CodeMixCLMDataset
 
     ds = CodeMixCLMDataset(CodeMixCLMDataset.get_default_config(dict(
         path=args.corpus, dictionary=args.dictionary, alpha=0.5, streaming=True,

@@ -7,10 +7,10 @@ to words, digits not in the dictionary, and every protected span -- is copied th
 unchanged.
 
 One path
-    ``plan(text, key)`` segments the text into typed pieces -- words, separators, and
+    ``draws(text, key)`` segments the text into typed pieces -- words, separators, and
     protected spans (code, URLs, e-mails, identifiers: ``protect.py``), which are folded into
     the separators so they can never be drawn -- looks every word up and draws once. The
-    ``Plan`` is then applied: ``mix`` returns the text, ``mix_counted`` the text and its
+    ``Draws`` are then applied: ``mix`` returns the text, ``mix_counted`` the text and its
     counts (the training datasets), ``mix_with_report`` everything that was done (preview,
     stats). The three cannot drift apart because there is one segmentation and one draw.
 
@@ -346,7 +346,7 @@ def get_segmenter(segmenter, dictionary=None):
 class _SurfaceTable(dict):
     """Surface word -> its translations with the word's case already restored, or None.
 
-    ``plan`` looks every word up here with C-level ``map``: one dict probe instead of the
+    ``draws`` looks every word up here with C-level ``map``: one dict probe instead of the
     dictionary's case policy, NFC and ``restore_case`` per word. Start-up is one C-level
     copy of the dictionary's table, whose keys are their own surface forms (lowercase, NFC);
     any other form (Title case at a sentence start, capitals, ...) is computed on first
@@ -393,10 +393,10 @@ class _SurfaceTable(dict):
         return tuple(t + t if _SPACELESS.search(t) else f"{t} {t}" for t in found)
 
 
-# -- the plan ------------------------------------------------------------------------------
+# -- the draws -----------------------------------------------------------------------------
 @dataclasses.dataclass
-class Plan:
-    """One text, segmented and drawn; ``apply`` writes it.
+class Draws:
+    """One text, segmented and drawn; ``CodeMixer`` writes it (``mix``, ``mix_counted``, ``mix_with_report``).
 
     ``pieces`` alternate separator, word, ..., separator (protected spans are inside
     separators), ``covered`` holds the piece index of every dictionary word, ``chosen``
@@ -490,7 +490,7 @@ class CodeMixer:
     def _draw(self, text, key):
         """``(pieces, spans, hits, draws, written)``: the segmented text, each word's
         translations (``None`` where not covered), one draw per covered word in order, and
-        every word as written -- its translation where the draw replaced it. ``plan`` and
+        every word as written -- its translation where the draw replaced it. ``draws`` and
         ``_mixed`` both read these, so a report and a mixed text cannot differ."""
         pieces, spans = self.segment(text)
         words = pieces[1::2]
@@ -511,7 +511,7 @@ class CodeMixer:
         ]
         return pieces, spans, hits, draws, written
 
-    def plan(self, text, key=()):
+    def draws(self, text, key=()):
         """Segment ``text`` and draw once for every covered word (module docstring)."""
         pieces, spans, hits, draws, written = self._draw(text, key)
         # Piece index of every covered word, and the translation written for it (None: kept).
@@ -521,10 +521,10 @@ class CodeMixer:
             chosen = [w if u < alpha else None for w, u in zip(itertools.compress(written, hits), draws)]
         else:
             chosen = [None] * len(covered)
-        return Plan(text, pieces, list(spans), covered, chosen)
+        return Draws(text, pieces, list(spans), covered, chosen)
 
     def _mixed(self, text, key):
-        """``(mixed text, words, replaced)`` without a ``Plan``: what ``mix`` and
+        """``(mixed text, words, replaced)`` without a ``Draws``: what ``mix`` and
         ``mix_counted`` need, from the same draws."""
         pieces, spans, hits, draws, written = self._draw(text, key)
         if not any(map(self.alpha.__gt__, draws)):  # no draw below alpha: nothing written
@@ -534,15 +534,15 @@ class CodeMixer:
         replaced = sum(map(str.__ne__, pieces[1::2], written))
         if "" in pieces[2:-1:2]:
             # Touching words (spaceless scripts): a translation may need spaces (_written).
-            return "".join(self._written(self.plan(text, key))), len(hits), replaced
+            return "".join(self._written(self.draws(text, key))), len(hits), replaced
         pieces[1::2] = written
         return "".join(pieces), len(hits), replaced
 
-    def _written(self, plan):
-        """The pieces with the plan's translations in place, padded where needed."""
-        pieces = list(plan.pieces)
+    def _written(self, drawn):
+        """The pieces with the drawn translations in place, padded where needed."""
+        pieces = list(drawn.pieces)
         last = len(pieces) - 1
-        for i, target in zip(plan.covered, plan.chosen):
+        for i, target in zip(drawn.covered, drawn.chosen):
             if target is None:
                 continue
             if (pieces[i - 1] == "" and i > 1) or (pieces[i + 1] == "" and i + 1 < last):
@@ -550,7 +550,7 @@ class CodeMixer:
             pieces[i] = target
         return pieces
 
-    # -- the three ways to apply a plan ----------------------------------------------------
+    # -- the three ways to apply the draws ------------------------------------------------
     def mix(self, text, key=()):
         """The mixed text: same (text, key) -> same output, in every process."""
         if self.alpha == 0.0 or not text:
@@ -570,16 +570,16 @@ class CodeMixer:
     def mix_with_report(self, text, key=()):
         """The mixed text and what was done to it, for previews, stats and metrics.
 
-        Same plan as ``mix``, so ``mix_with_report(t, k).text == mix(t, k)``.
+        Same draws as ``mix``, so ``mix_with_report(t, k).text == mix(t, k)``.
         """
-        plan = self.plan(text, key) if text else Plan(text, [text], [], [], [])
-        written = self._written(plan)
-        chosen = dict(zip(plan.covered, plan.chosen))
+        drawn = self.draws(text, key) if text else Draws(text, [text], [], [], [])
+        written = self._written(drawn)
+        chosen = dict(zip(drawn.covered, drawn.chosen))
         replacements, kept, uncovered, protected = [], [], [], []
-        spans = iter(plan.protected)
+        spans = iter(drawn.protected)
         span = next(spans, None)
         in_pos = out_pos = 0
-        for i, (piece, out) in enumerate(zip(plan.pieces, written)):
+        for i, (piece, out) in enumerate(zip(drawn.pieces, written)):
             if i % 2:
                 if i in chosen:
                     if chosen[i] is None:
@@ -602,8 +602,8 @@ class CodeMixer:
             in_pos += len(piece)
             out_pos += len(out)
         return MixResult(
-            text="".join(written), replacements=replacements, words=plan.words,
-            covered=len(plan.covered), kept=kept, protected=protected, uncovered=uncovered,
+            text="".join(written), replacements=replacements, words=drawn.words,
+            covered=len(drawn.covered), kept=kept, protected=protected, uncovered=uncovered,
         )
 
 

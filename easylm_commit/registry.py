@@ -17,7 +17,7 @@ ENTRY_POINT_GROUP = "easylm.datasets"
 
 
 def dataset_types():
-    from easylm_commit.datasets import DATASET_TYPES
+    from easylm_commit.dataset_types import DATASET_TYPES
 
     return dict(DATASET_TYPES)
 

@@ -52,7 +52,7 @@ def test_the_training_dataset_skips_and_counts_them_or_stops_when_strict(data, l
     pytest.importorskip("mlxu")
     from transformers import AutoTokenizer
 
-    from easylm_commit.datasets import CommitDataset
+    from easylm_commit.dataset_types import CommitDataset
 
     tokenizer = AutoTokenizer.from_pretrained(llama_tokenizer_dir)
     config = dict(path=str(data), dictionary=demo.DEMO_DICTIONARY, seq_length=16, batch_size=1)
@@ -77,7 +77,7 @@ def test_the_training_dataset_stops_when_every_record_is_skipped(tmp_path, llama
     pytest.importorskip("mlxu")
     from transformers import AutoTokenizer
 
-    from easylm_commit.datasets import DATASET_TYPES
+    from easylm_commit.dataset_types import DATASET_TYPES
 
     data = tmp_path / "qa.jsonl"
     data.write_text("".join(json.dumps({"question": f"q{i}", "answer": "a"}) + "\n" for i in range(3)),

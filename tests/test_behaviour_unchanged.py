@@ -247,7 +247,7 @@ class Behaviour:
 
     # datasets
     def dataset(self, name, **overrides):
-        from easylm_commit.datasets import DATASET_TYPES
+        from easylm_commit.dataset_types import DATASET_TYPES
 
         kind, data, config, _, _ = DATASETS[name]
         cls = DATASET_TYPES[kind]
@@ -313,7 +313,7 @@ class Behaviour:
     # flags
     @staticmethod
     def flags():
-        from easylm_commit.datasets import DATASET_TYPES
+        from easylm_commit.dataset_types import DATASET_TYPES
 
         out = {}
         for kind, cls in sorted(DATASET_TYPES.items()):

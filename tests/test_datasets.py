@@ -21,7 +21,7 @@ pytest.importorskip("datasets")
 
 from transformers import AutoTokenizer  # noqa: E402
 
-from easylm_commit.datasets import CodeMixCLMDataset, CommitDataset  # noqa: E402
+from easylm_commit.dataset_types import CodeMixCLMDataset, CommitDataset  # noqa: E402
 from easylm_commit.errors import UserError  # noqa: E402
 
 WORDS = ("the cat dog is black white big small house river city water sun tree bird "
@@ -291,7 +291,7 @@ def test_batches_are_identical_across_processes_with_different_hash_seeds(data, 
     script = textwrap.dedent(f"""
         import hashlib, sys
         from transformers import AutoTokenizer
-        from easylm_commit.datasets import CommitDataset, CodeMixCLMDataset
+        from easylm_commit.dataset_types import CommitDataset, CodeMixCLMDataset
         tok = AutoTokenizer.from_pretrained({llama_tokenizer_dir!r})
         h = hashlib.sha256()
         for cls, path in ((CommitDataset, {str(data / 'alpaca.json')!r}),
@@ -451,10 +451,10 @@ def test_a_worker_that_raises_is_retried_and_not_a_batch_changes(data, tokenizer
 def test_workers_that_keep_dying_stop_with_a_clear_error(data, tokenizer, caplog, monkeypatch):
     import functools
 
-    from easylm_commit import datasets
+    from easylm_commit import dataset_types
 
-    assert datasets.MAX_RESPAWNS == 3
-    monkeypatch.setattr(datasets, "MAX_RESPAWNS", 1)  # each respawn is a pool start: keep it short
+    assert dataset_types.MAX_RESPAWNS == 3
+    monkeypatch.setattr(dataset_types, "MAX_RESPAWNS", 1)  # each respawn is a pool start: keep it short
     ds = wrapped(data, tokenizer, functools.partial(FailingBuilder, position=4, how="exit"))
     with caplog.at_level("WARNING", logger="easylm_commit"), \
             pytest.raises(UserError, match="failed 2 times in a row on the chunk at epoch 0, records 4-7"):

@@ -137,7 +137,7 @@ def test_checkpoint_and_load_dataset_state_continue_the_uninterrupted_batches(
     import mlxu
     from transformers import AutoTokenizer
 
-    from easylm_commit.datasets import CommitDataset
+    from easylm_commit.dataset_types import CommitDataset
 
     extra = ["--save_model_freq=8", "--checkpointer.save_optimizer_state=True",
              "--train_dataset.commit.tokenizer_processes=2",

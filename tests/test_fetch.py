@@ -119,7 +119,7 @@ def test_fetch_all_writes_the_files_eval_and_plan_read(tmp_path, mirror, capsys)
 
     # eval: every test set of the five languages, and MLQA's dev set, found and read
     from easylm_commit.eval.harness import check_local_data
-    from easylm_commit.paper_plan import default_tasks
+    from easylm_commit.experiment import default_tasks
 
     qa = out / "qa"
     for lang in LANGS:

@@ -150,7 +150,7 @@ def test_an_identity_pair_is_drawn_but_counted_apart():
     assert [r.source for r in result.replacements] == ["Paris", "1", "cat", "1"]  # all drawn
     assert (result.covered, result.replaced, result.identical) == (4, 1, 3)
     assert mixer.mix_counted(text, (0,)) == (result.text, 7, 1)
-    assert mixer.plan(text, (0,)).replaced == 1
+    assert mixer.draws(text, (0,)).replaced == 1
 
 
 def test_identity_pairs_take_their_draws_as_before():

@@ -119,7 +119,7 @@ def test_dataset_config_dictionary_and_state_are_compared_but_not_file_names(tmp
     from transformers import AutoTokenizer
 
     from easylm_commit import demo
-    from easylm_commit.datasets import CommitDataset
+    from easylm_commit.dataset_types import CommitDataset
 
     tok = AutoTokenizer.from_pretrained(llama_tokenizer_dir)
     (tmp_path / "copy.txt").write_bytes(open(demo.DEMO_DICTIONARY, "rb").read())
@@ -266,7 +266,7 @@ def dataset_pod(monkeypatch, llama_tokenizer_dir):
     pytest.importorskip("datasets")
     from transformers import AutoTokenizer
 
-    from easylm_commit.datasets import CommitDataset
+    from easylm_commit.dataset_types import CommitDataset
 
     tok = AutoTokenizer.from_pretrained(llama_tokenizer_dir)
     here = threading.local()
@@ -335,7 +335,7 @@ def test_a_bug_while_building_is_logged_with_its_traceback_on_its_host(dataset_p
 def test_without_host_checks_a_missing_file_stops_its_host_at_once(dataset_pod, tmp_path):
     # One process, or host_check_freq=0 on a pod: no check to meet, so the error comes
     # while the dataset is built, as it always did.
-    from easylm_commit.datasets import CommitDataset
+    from easylm_commit.dataset_types import CommitDataset
 
     with pytest.raises(UserError, match="en-hi.txt: dictionary file not found"):
         CommitDataset(CommitDataset.get_default_config(demo_config(dictionary=str(tmp_path / "en-hi.txt"))),

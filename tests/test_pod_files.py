@@ -134,7 +134,7 @@ def online_for_memory(monkeypatch):
 
 
 def batches(tokenizer, n=6, **config):
-    from easylm_commit.datasets import CommitDataset
+    from easylm_commit.dataset_types import CommitDataset
 
     config = dict(dict(seq_length=48, batch_size=2, records_per_chunk=8), **config)
     ds = CommitDataset(CommitDataset.get_default_config(config), tokenizer)

@@ -10,7 +10,7 @@ from easylm_commit.errors import UserError
 
 HELP = "download the dictionaries, Alpaca, the test sets and a Wikipedia shard, verified"
 
-# EasyLM's converter, as plan's first step (paper_plan.build_steps) and examples/ run it.
+# EasyLM's converter, as plan's first step (experiment.build_steps) and examples/ run it.
 LLAMA = (
     "LLaMA weights: not fetched, they need an account (Meta's license, or a gated Hugging Face "
     "repository). Put them in Hugging Face format in a folder; `easylm-commit plan --hf-model "

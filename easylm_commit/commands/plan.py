@@ -6,7 +6,7 @@ LLaMA to the tables, as one resumable sequence of commands.
    data (and the steps of an epoch) through ``easylm-commit stats``, EasyLM and the train
    route through ``easylm-commit doctor``, the JAX backend, lm-eval and the QA data, free disk
    for every checkpoint still to be written.
-2. The steps (``easylm_commit.paper_plan``): convert, align, train, convert back, evaluate,
+2. The steps (``easylm_commit.experiment``): convert, align, train, convert back, evaluate,
    report. ``--dry-run`` prints them, commands in full, and runs nothing.
 3. Running them (``easylm_commit.resumable``): a finished step leaves a marker and is skipped
    by the next run of the same command; a step killed midway is redone from its start.
@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 
-from easylm_commit import paper_plan
+from easylm_commit import experiment
 from easylm_commit.errors import UserError
 
 HELP = "the paper's experiment for one language: checks, then every step, resumable"
@@ -53,10 +53,10 @@ def add_arguments(parser):
     g.add_argument("--out", required=True, metavar="DIR",
                    help="where checkpoints, logs, results and the report go; rerun with the same "
                         "--out to resume")
-    g.add_argument("--runs", default=",".join(paper_plan.DEFAULT_RUNS),
+    g.add_argument("--runs", default=",".join(experiment.DEFAULT_RUNS),
                    help="comma-separated rows to produce: " + ", ".join(
-                       f"{k} ({r.label})" for k, r in paper_plan.RUNS.items())
-                        + f" (default {','.join(paper_plan.DEFAULT_RUNS)})")
+                       f"{k} ({r.label})" for k, r in experiment.RUNS.items())
+                        + f" (default {','.join(experiment.DEFAULT_RUNS)})")
 
     t = parser.add_argument_group("training (the paper's settings by default)")
     t.add_argument("--epochs", type=int, default=3, help="tuning epochs (default 3)")
@@ -100,7 +100,7 @@ def add_arguments(parser):
     c = parser.add_argument_group("control")
     c.add_argument("--dry-run", action="store_true",
                    help="run the checks and print every step's command; run nothing")
-    c.add_argument("--until", choices=paper_plan.PHASES,
+    c.add_argument("--until", choices=experiment.PHASES,
                    help="stop after this phase (e.g. train on a TPU host, then evaluate elsewhere)")
 
 
@@ -126,10 +126,10 @@ def resolve(args):
             raise UserError(f"--{name} is required (or --demo for the embedded demo)")
     args.corpus = args.corpus or "graelo/wikipedia"
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
-    unknown = [r for r in runs if r not in paper_plan.RUNS]
+    unknown = [r for r in runs if r not in experiment.RUNS]
     if unknown or not runs:
         raise UserError(f"--runs: unknown run {', '.join(unknown) or '(none given)'}; "
-                        f"choose from {', '.join(paper_plan.RUNS)}")
+                        f"choose from {', '.join(experiment.RUNS)}")
     args.runs = list(dict.fromkeys(runs))
     if "mt" in args.runs and not args.mt_instructions:
         raise UserError("--runs mt needs --mt-instructions (Alpaca translated into the target language)")
@@ -148,7 +148,7 @@ def resolve(args):
 
         args.tasks = expand_tasks(args.tasks)
     else:
-        args.tasks = paper_plan.default_tasks(args.target)
+        args.tasks = experiment.default_tasks(args.target)
         if not args.tasks:
             raise UserError(f"no test set of the paper is in language {args.target!r}: "
                             "name the tasks with --tasks")
@@ -230,11 +230,11 @@ def write_stats_cache(cache_writes):
 
 def check_model(args, checks):
     try:
-        config = paper_plan.read_hf_config(args.hf_model)
+        config = experiment.read_hf_config(args.hf_model)
     except UserError as e:
         checks.add("FAIL", str(e))
         return None
-    n = paper_plan.param_count(config)
+    n = experiment.param_count(config)
     checks.add("ok", f"model {args.hf_model}: LLaMA, {n / 1e9:.2f}B parameters, vocabulary "
                      f"{config['vocab_size']}, context {config['max_position_embeddings']}")
     if args.seq_length > config["max_position_embeddings"]:
@@ -281,7 +281,7 @@ def check_data(args, tokenizer_ok, checks):
                f"dictionary {args.dictionary}: {d.pairs} pairs, {d.sources} words{skipped}")
     combos = []
     for r in args.runs:
-        run = paper_plan.RUNS[r]
+        run = experiment.RUNS[r]
         if run.mode:
             key = (run.data, run.mode, args.target if run.target_template else "en")
             if key not in combos:
@@ -314,7 +314,7 @@ def check_data(args, tokenizer_ok, checks):
 
 
 def check_corpus(args, checks):
-    if not any(paper_plan.RUNS[r].align for r in args.runs):
+    if not any(experiment.RUNS[r].align for r in args.runs):
         return
     if not os.path.exists(args.corpus):
         checks.add("warn", f"corpus {args.corpus} is a hub dataset: streamed at training time, "
@@ -406,7 +406,7 @@ def check_disk(args, config, runner, checks):
     if config is None:
         return
     pending = runner.pending()
-    need = paper_plan.disk_bytes(pending, config, args)
+    need = experiment.disk_bytes(pending, config, args)
     where = args.out
     while not os.path.exists(where):
         where = os.path.dirname(where)
@@ -438,9 +438,9 @@ def run(args):
     steps_per_epoch = check_data(args, tokenizer_ok, checks)
     check_corpus(args, checks)
 
-    steps = paper_plan.build_steps(args, config or _placeholder_config(),
+    steps = experiment.build_steps(args, config or _placeholder_config(),
                                    steps_per_epoch, easylm_dir=args.easylm_dir)
-    steps = paper_plan.until(steps, args.until)
+    steps = experiment.until(steps, args.until)
     runner = Runner(steps, args.out, echo=print)
     pending = runner.pending()
     phases = {s.phase for s in pending}
@@ -481,4 +481,4 @@ def run(args):
 
 def _placeholder_config():
     """Stands in for an unreadable config.json so that --dry-run still lists every command."""
-    return {k: f"<{k} from config.json>" for k in paper_plan.LLAMA_FIELDS}
+    return {k: f"<{k} from config.json>" for k in experiment.LLAMA_FIELDS}
