@@ -6,9 +6,16 @@ import sys
 
 from easylm_commit.errors import UserError
 
+# The commit patches/ was made against and the tests run on. EasyLM has no releases and main
+# moves, so every clone this package suggests or makes checks this commit out: a newer main may
+# still work, but it is not what was tested (``easylm-commit doctor`` says whether the patch
+# applies to the checkout you have).
+EASYLM_COMMIT = "fe5b2c354e25d697fce7cd225e23bbbe72570da3"
+CLONE = (f"git clone https://github.com/young-geng/EasyLM && "
+         f"git -C EasyLM checkout {EASYLM_COMMIT}")
+
 HOW_TO_GET = (
-    "EasyLM is not on PyPI: clone https://github.com/young-geng/EasyLM and set EASYLM_DIR "
-    "to the checkout (or pass --easylm-dir)"
+    f"EasyLM is not on PyPI: `{CLONE}`, then set EASYLM_DIR to the checkout (or pass --easylm-dir)"
 )
 
 

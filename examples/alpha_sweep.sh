@@ -28,7 +28,7 @@
 # Extra arguments go to EasyLM's train command in every run, after commit.sh's own flags.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-: "${EASYLM_DIR:?set EASYLM_DIR to an EasyLM checkout (git clone https://github.com/young-geng/EasyLM)}"
+: "${EASYLM_DIR:?set EASYLM_DIR to an EasyLM checkout (git clone https://github.com/young-geng/EasyLM && git -C EasyLM checkout fe5b2c354e25d697fce7cd225e23bbbe72570da3)}"
 VALUES=${VALUES:-${ALPHAS:-0.8 0.9 1.0}}
 SWEEP=${SWEEP:-ALPHA}
 SELECT_BY=${SELECT_BY:-commit_mlqa_hi_dev}

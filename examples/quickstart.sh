@@ -30,8 +30,12 @@ fi
 if [ -z "${EASYLM_DIR:-}" ]; then
   EASYLM_DIR="$ROOT/.cache/EasyLM"
   if [ ! -f "$EASYLM_DIR/EasyLM/data.py" ]; then
-    echo "== EASYLM_DIR is not set: cloning EasyLM main into $EASYLM_DIR"
-    git clone -q --depth 1 https://github.com/young-geng/EasyLM "$EASYLM_DIR" || {
+    # The commit the patch targets and the tests run on (easylm_path.EASYLM_COMMIT).
+    EASYLM_COMMIT=$("$PYTHON" -c 'from easylm_commit.easylm_path import EASYLM_COMMIT; print(EASYLM_COMMIT)')
+    echo "== EASYLM_DIR is not set: cloning EasyLM ($EASYLM_COMMIT) into $EASYLM_DIR"
+    { git clone -q https://github.com/young-geng/EasyLM "$EASYLM_DIR.tmp" &&
+      git -C "$EASYLM_DIR.tmp" checkout -q "$EASYLM_COMMIT" && mv "$EASYLM_DIR.tmp" "$EASYLM_DIR"; } || {
+      rm -rf "$EASYLM_DIR.tmp"
       echo "quickstart: cannot clone EasyLM (no network?); set EASYLM_DIR to a checkout" >&2; exit 2; }
   fi
 fi

@@ -1,6 +1,7 @@
-"""The README's code blocks are run here, so that the README cannot drift from the code.
+"""The code blocks of README.md and of the docs/ pages it links are run here, so that they
+cannot drift from the code.
 
-The rules, for everyone who edits README.md (a marker is an HTML comment on the line right
+The rules, for everyone who edits README.md or docs/*.md (a marker is an HTML comment on the line right
 above the opening fence; GitHub does not show it):
 
 - A ```python block runs, in a fresh namespace, unless marked
@@ -35,7 +36,8 @@ from conftest import easylm_dir, skip_without_easylm
 from easylm_commit import demo
 
 ROOT = Path(__file__).resolve().parent.parent
-READMES = [ROOT / "README.md"]
+# README.md and the pages it links under docs/: the same rules for every one.
+READMES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 SHELLS = {"bash", "sh", "shell", "console"}
 MARKER = re.compile(r"^<!--\s*readme-test:\s*(run|skip)\b(.*?)-->\s*$")
@@ -48,7 +50,7 @@ class Block:
 
     @property
     def id(self):
-        return f"{self.path.name}:{self.line}-{self.lang}"
+        return f"{self.path.relative_to(ROOT)}:{self.line}-{self.lang}"
 
     @property
     def needs(self):

@@ -1,11 +1,11 @@
 """Everything the toy reproduction reports, generated from ``results.json`` alone.
 
-    python examples/toy_reproduction/report.py            # rewrite results.md, em.png, READMEs
+    python examples/toy_reproduction/report.py            # rewrite results.md, em.png, the example's README, docs/toy.md
     python examples/toy_reproduction/report.py --check    # exit 1 if any of them is stale
 
 ``run.py`` writes ``results.json``; this module turns it into the precondition line, the
 tables (mean ± std over seeds), the paired per-seed comparisons, ``results.md``, ``em.png``
-and the result sections of the example's README and of the top-level README (between
+and the result sections of the example's README and of docs/toy.md (between
 ``<!-- toy-results:begin -->`` and ``<!-- toy-results:end -->``). Nothing in those files is
 typed by hand, so they cannot drift from the committed numbers (``tests/test_toy_reproduction.py``
 runs the check).
@@ -257,7 +257,7 @@ def readme_block(results):
 
 
 def top_readme_block(results):
-    """The short generated summary in the top-level README."""
+    """The short generated summary in docs/toy.md (linked from the top-level README)."""
     s = results["summary"]
     rows = ["| condition | xx EM | en EM |", "| --- | --- | --- |"]
     for c in CONDITIONS:
@@ -319,7 +319,7 @@ def generated_files(results, example_dir=HERE, root=ROOT):
     """{path: expected text} for every text file generated from ``results``."""
     files = {os.path.join(example_dir, "results.md"): results_markdown(results)}
     for path, block in ((os.path.join(example_dir, "README.md"), readme_block(results)),
-                        (os.path.join(root, "README.md"), top_readme_block(results))):
+                        (os.path.join(root, "docs", "toy.md"), top_readme_block(results))):
         with open(path, encoding="utf-8") as fin:
             files[path] = replace_block(fin.read(), block, os.path.relpath(path, root))
     return files
