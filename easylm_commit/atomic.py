@@ -150,3 +150,29 @@ def atomic_output(path):
         return
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         yield f
+
+
+@contextlib.contextmanager
+def atomic_directory(path):
+    """Yield a temporary folder beside ``path`` (local only); it becomes ``path`` if the block
+    succeeds, and is removed if it fails. A folder made this way exists whole or not at all,
+    so its existence is the proof that it is complete. If ``path`` appeared meanwhile (another
+    process built it), that one is kept and ``FileExistsError`` raised."""
+    path = os.path.abspath(os.fspath(path))
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if os.path.lexists(path):
+            raise FileExistsError(path)
+        try:
+            os.rename(tmp, path)
+        except OSError:  # made by another process since the check (ENOTEMPTY)
+            if os.path.lexists(path):
+                raise FileExistsError(path) from None
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

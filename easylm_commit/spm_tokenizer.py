@@ -54,24 +54,25 @@ def train_llama_tokenizer(texts, out_dir, vocab_size=1000, **trainer_options):
     return out_dir
 
 
-def main(argv=None):
-    """``python -m easylm_commit.spm_tokenizer OUT_DIR VOCAB_SIZE FILE...`` (JSON/JSONL
-    records contribute their string fields; other files their lines)."""
+def file_texts(files):
+    """The text of ``files``: JSON/JSONL records contribute their string fields, other files
+    their lines."""
     from easylm_commit.records import iter_records
 
+    for path in files:
+        if path.endswith((".json", ".jsonl")):
+            for _, record in iter_records(path):
+                yield from (v for v in record.values() if isinstance(v, str) and v)
+        else:
+            with open(path, encoding="utf-8") as f:
+                yield from (line.rstrip("\n") for line in f)
+
+
+def main(argv=None):
+    """``python -m easylm_commit.spm_tokenizer OUT_DIR VOCAB_SIZE FILE...`` (see ``file_texts``)."""
     argv = sys.argv[1:] if argv is None else argv
     out_dir, vocab_size, files = argv[0], int(argv[1]), argv[2:]
-
-    def texts():
-        for path in files:
-            if path.endswith((".json", ".jsonl")):
-                for _, record in iter_records(path):
-                    yield from (v for v in record.values() if isinstance(v, str) and v)
-            else:
-                with open(path, encoding="utf-8") as f:
-                    yield from (line.rstrip("\n") for line in f)
-
-    train_llama_tokenizer(texts(), out_dir, vocab_size)
+    train_llama_tokenizer(file_texts(files), out_dir, vocab_size)
     print(out_dir)
 
 

@@ -92,20 +92,11 @@ def debug_llama_flags(tokenizer_dir, out_dir, steps):
 def build_tiny_hf_llama(out_dir, tokenizer_dir):
     """A random-weight LLaMA in Hugging Face format with EasyLM's ``debug`` shape (2 layers,
     128 wide) and the tokenizer saved beside it: what a user's ``llama-7b-hf`` folder is,
-    small enough for EasyLM's converters and lm-eval on a CPU."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    small enough for EasyLM's converters and lm-eval on a CPU. The stand-in that ``plan
+    --demo`` builds, with the fixture tokenizer and a context of 512."""
+    from easylm_commit.demo.model import save_debug_llama
 
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=128, intermediate_size=256, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
-        rms_norm_eps=1e-6, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-    )
-    LlamaForCausalLM(config).save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return Path(out_dir)
+    return Path(save_debug_llama(out_dir, tokenizer_dir, max_position_embeddings=512))
 
 
 @pytest.fixture(scope="session")

@@ -69,6 +69,10 @@ def run(args):
     if args.limit is not None and args.limit < 1:
         raise UserError("--limit must be at least 1")
     names = expand_tasks(args.tasks)
+    if args.tokenizer:
+        from easylm_commit.hf_paths import locate
+
+        locate(args.tokenizer, "--tokenizer")  # a missing folder fails now, not at the hub
     results = run_lm_eval(
         args.model_path, names, tokenizer=args.tokenizer, local_data=args.local_data,
         limit=args.limit, batch_size=_batch_size(args.batch_size), device=args.device,

@@ -31,13 +31,17 @@ LOW_COVERAGE = 0.3
 # Local corpora larger than this are not read whole by the checks (it would take minutes);
 # `easylm-commit stats` on a sample says the same.
 CORPUS_CHECK_BYTES = 100 * 2 ** 20
+# --demo's stand-in model (easylm_commit.demo.model), a folder of --out.
+DEMO_MODEL = "demo-model"
 
 
 def add_arguments(parser):
     g = parser.add_argument_group("inputs")
     g.add_argument("--target", help="target language code (hi, el, th, ta, bn, ...; default hi with --demo)")
-    g.add_argument("--hf-model", required=True, metavar="DIR",
-                   help="Hugging Face LLaMA folder (config.json and weights) to start from")
+    g.add_argument("--hf-model", metavar="DIR",
+                   help="Hugging Face LLaMA folder (config.json and weights) to start from, or "
+                        "an org/name of the hub already downloaded (with --demo: a debug-size "
+                        "stand-in built in OUT/demo-model)")
     g.add_argument("--tokenizer", metavar="TOK", help="LLaMA tokenizer (default: --hf-model)")
     g.add_argument("--dictionary", help="MUSE dictionary en-<target>.txt")
     g.add_argument("--instructions", metavar="PATH",
@@ -49,7 +53,9 @@ def add_arguments(parser):
     g.add_argument("--mt-instructions", metavar="PATH",
                    help="machine-translated Alpaca (for the run 'mt')")
     g.add_argument("--demo", action="store_true",
-                   help="the embedded English-Hindi demo dictionary, records and corpus where none is given")
+                   help="the embedded English-Hindi demo dictionary, records and corpus where none "
+                        "is given, and a debug-size LLaMA with a tokenizer trained on the demo "
+                        "text where no --hf-model is (built offline in seconds, once)")
     g.add_argument("--out", required=True, metavar="DIR",
                    help="where checkpoints, logs, results and the report go; rerun with the same "
                         "--out to resume")
@@ -70,7 +76,8 @@ def add_arguments(parser):
     t.add_argument("--seq-length", type=int, default=512, help="tokens per sequence (default 512)")
     t.add_argument("--mesh-dim", default="1,-1,1",
                    help="EasyLM's --mesh_dim (dp,fsdp,mp; default 1,-1,1: FSDP over all devices)")
-    t.add_argument("--dtype", default="bf16", help="EasyLM's compute --dtype (default bf16)")
+    t.add_argument("--dtype", help="EasyLM's compute --dtype (default bf16; fp32 for --demo's "
+                                   "model, which trains on a CPU)")
     t.add_argument("--checkpoint-dtype", default="bf16", choices=("bf16", "fp16", "fp32"),
                    help="dtype of the EasyLM checkpoints written (default bf16)")
     t.add_argument("--base-model", default="llama_7b",
@@ -93,7 +100,8 @@ def add_arguments(parser):
     e.add_argument("--qa-data", metavar="DIR",
                    help="local test sets (<benchmark>_<lang>.jsonl; default: the hub)")
     e.add_argument("--eval-limit", type=int, metavar="N", help="only N questions per task (smoke runs)")
-    e.add_argument("--eval-device", default="cuda", help="torch device for evaluation (default cuda)")
+    e.add_argument("--eval-device", help="torch device for evaluation (default cuda; cpu for "
+                                         "--demo's model)")
     e.add_argument("--eval-batch-size", default="auto", help="generation batch size (default auto)")
     e.add_argument("--eval-dtype", default="auto", help="model dtype for evaluation (default auto)")
 
@@ -112,6 +120,11 @@ def _abs_if_local(path):
 
 def resolve(args):
     """Fill defaults (demo files, tokenizer, tasks) and validate option values."""
+    args.out = os.path.abspath(args.out)
+    # The stand-in model lives in --out, as the checkpoints do: built by the first run of a
+    # plan (a dry run too, since the checks read it), reused by every later one.
+    args.demo_model = (os.path.join(args.out, DEMO_MODEL)
+                       if args.demo and not args.hf_model else None)
     if args.demo:
         from easylm_commit import demo
 
@@ -119,6 +132,15 @@ def resolve(args):
         args.dictionary = args.dictionary or demo.DEMO_DICTIONARY
         args.instructions = args.instructions or demo.DEMO_INSTRUCTIONS
         args.corpus = args.corpus or demo.DEMO_CORPUS
+        args.hf_model = args.hf_model or args.demo_model
+    if not args.hf_model:
+        raise UserError("--hf-model is required (your LLaMA in Hugging Face format; or --demo "
+                        "for a debug-size stand-in)")
+    # The demo's 2-layer model trains and evaluates on a CPU, where EasyLM's train step in bf16
+    # stopped (jaxlib 0.4.28, the quickstart's XLA_FLAGS: "UNIMPLEMENTED: unsupported operand
+    # type BF16 in op dot"); a real model wants an accelerator and bf16.
+    args.dtype = args.dtype or ("fp32" if args.demo_model else "bf16")
+    args.eval_device = args.eval_device or ("cpu" if args.demo_model else "cuda")
     if not args.target:
         raise UserError("--target is required (the language code, e.g. hi; or --demo)")
     for name in ("dictionary", "instructions"):
@@ -152,11 +174,11 @@ def resolve(args):
         if not args.tasks:
             raise UserError(f"no test set of the paper is in language {args.target!r}: "
                             "name the tasks with --tasks")
+    args.tokenizer_is_model = not args.tokenizer
     args.tokenizer = args.tokenizer or args.hf_model
     for name in ("hf_model", "tokenizer", "dictionary", "instructions", "mt_instructions",
                  "qa_data", "corpus"):
         setattr(args, name, _abs_if_local(getattr(args, name)))
-    args.out = os.path.abspath(args.out)
     args.easylm_dir = args.easylm_dir or os.environ.get("EASYLM_DIR") or None
     if args.easylm_dir:
         args.easylm_dir = os.path.abspath(args.easylm_dir)
@@ -172,6 +194,8 @@ class Checks:
         self.echo = echo
 
     def add(self, level, message):
+        if (level, message) in self.items:  # one problem, one line, however many checks meet it
+            return
         self.items.append((level, message))
         self.echo(f"{level:>4}  {message}")
 
@@ -229,14 +253,28 @@ def write_stats_cache(cache_writes):
 
 
 def check_model(args, checks):
+    """config.json and the weights; a hub name is read from the local hub cache."""
+    from easylm_commit import hf_paths
+
     try:
-        config = experiment.read_hf_config(args.hf_model)
+        folder = hf_paths.locate(args.hf_model, "--hf-model")
+        if not os.path.isdir(folder):
+            raise UserError(f"--hf-model {folder}: on the hub but not downloaded; the checks read "
+                            f"its config.json and weights: `huggingface-cli download {folder}` "
+                            "first, or pass a local folder")
+        args.hf_model = folder
+        if args.tokenizer_is_model:
+            args.tokenizer = folder
+        config = experiment.read_hf_config(folder)
+        weights = hf_paths.weight_files(folder)
     except UserError as e:
         checks.add("FAIL", str(e))
         return None
     n = experiment.param_count(config)
-    checks.add("ok", f"model {args.hf_model}: LLaMA, {n / 1e9:.2f}B parameters, vocabulary "
-                     f"{config['vocab_size']}, context {config['max_position_embeddings']}")
+    size = f"{n / 1e9:.2f}B" if n >= 1e8 else f"{n / 1e6:.1f}M"
+    checks.add("ok", f"model {args.hf_model}: LLaMA, {size} parameters in {len(weights)} weight "
+                     f"file(s), vocabulary {config['vocab_size']}, context "
+                     f"{config['max_position_embeddings']}")
     if args.seq_length > config["max_position_embeddings"]:
         checks.add("FAIL", f"--seq-length {args.seq_length} is longer than the model's context "
                            f"({config['max_position_embeddings']})")
@@ -246,6 +284,8 @@ def check_model(args, checks):
 def check_tokenizer(args, config, checks):
     from easylm_commit.commands.stats import load_tokenizer
 
+    if args.tokenizer_is_model and not os.path.isdir(args.tokenizer):
+        return False  # the model folder's problem, said once by check_model
     try:
         tokenizer = load_tokenizer(args.tokenizer)
     except UserError as e:
@@ -268,17 +308,31 @@ def check_tokenizer(args, config, checks):
 
 def check_data(args, tokenizer_ok, checks):
     """Dictionary coverage of the data and the steps of an epoch for each tuning run."""
+    from easylm_commit import fileio
     from easylm_commit.dictionary import BilingualDictionary
 
     try:
         d = BilingualDictionary.load(args.dictionary).stats()
     except UserError as e:
         checks.add("FAIL", str(e))
+        d = None
+    else:
+        skipped = (f", {d.skipped_lines} malformed line(s) skipped (first: line "
+                   f"{d.first_skipped_line})" if d.skipped_lines else "")
+        checks.add("warn" if skipped else "ok",
+                   f"dictionary {args.dictionary}: {d.pairs} pairs, {d.sources} words{skipped}")
+    data_files = {"instructions": ("--instructions", args.instructions),
+                  "mt": ("--mt-instructions", args.mt_instructions)}
+    missing = set()
+    for r in args.runs:  # every data file the runs read, each one said once
+        key = experiment.RUNS[r].data
+        if experiment.RUNS[r].mode and key not in missing:
+            option, path = data_files[key]
+            if not fileio.is_url(path) and not fileio.isfile(path):  # a URL is read by stats
+                checks.add("FAIL", f"{option} {path}: no such file")
+                missing.add(key)
+    if d is None:
         return {}
-    skipped = (f", {d.skipped_lines} malformed line(s) skipped (first: line {d.first_skipped_line})"
-               if d.skipped_lines else "")
-    checks.add("warn" if skipped else "ok",
-               f"dictionary {args.dictionary}: {d.pairs} pairs, {d.sources} words{skipped}")
     combos = []
     for r in args.runs:
         run = experiment.RUNS[r]
@@ -289,6 +343,8 @@ def check_data(args, tokenizer_ok, checks):
     steps_per_epoch = {}
     measure = tokenizer_ok and args.steps_per_epoch is None
     for data_key, mode, template in combos:
+        if data_key in missing:
+            continue
         data = args.mt_instructions if data_key == "mt" else args.instructions
         try:
             s = run_stats(args, data, mode, template, tokenizer=measure,
@@ -315,6 +371,13 @@ def check_data(args, tokenizer_ok, checks):
 
 def check_corpus(args, checks):
     if not any(experiment.RUNS[r].align for r in args.runs):
+        return
+    corpus = args.corpus
+    # A hub dataset is org/name (or a legacy bare name): what looks like a file is a file.
+    if not os.path.exists(corpus) and (
+            corpus.startswith(("/", "./", "../", "~")) or corpus.count("/") > 1
+            or corpus.endswith(("/", ".json", ".jsonl", ".txt", ".parquet", ".csv"))):
+        checks.add("FAIL", f"--corpus {corpus}: no such file")
         return
     if not os.path.exists(args.corpus):
         checks.add("warn", f"corpus {args.corpus} is a hub dataset: streamed at training time, "
@@ -370,10 +433,14 @@ def check_easylm(args, checks, needs_train):
         checks.add("FAIL", f"JAX does not start: {(probe.stderr.strip().splitlines() or ['?'])[-1]}")
         return
     backend, count, kind = probe.stdout.split(maxsplit=2)
-    checks.add("ok" if backend != "cpu" else "warn",
-               f"JAX sees {count} {backend} device(s) ({kind.strip()})"
-               + ("; training a LLaMA-size model on CPU is not feasible: install jax[tpu] or "
-                  "jax[cuda12] 0.4.28 (README, 'Your first real run')" if backend == "cpu" else ""))
+    line = f"JAX sees {count} {backend} device(s) ({kind.strip()})"
+    if backend != "cpu":
+        checks.add("ok", line)
+    elif args.demo_model:
+        checks.add("ok", line + ": enough for the demo's 2-layer model")
+    else:
+        checks.add("warn", line + "; training a LLaMA-size model on CPU is not feasible: install "
+                   "jax[tpu] or jax[cuda12] 0.4.28 (README, 'Your first real run')")
 
 
 def check_eval(args, checks, needs_eval):
@@ -432,6 +499,8 @@ def run(args):
     say = (lambda *a: None) if args.quiet else print
     checks = Checks(echo=lambda line: print(line) if not args.quiet or not line.startswith("  ok") else None)
     say(f"easylm-commit plan: target {args.target}, runs {', '.join(args.runs)} -> {args.out}")
+    if args.demo_model:
+        prepare_demo_model(args.demo_model, say)
     say("checks:")
     config = check_model(args, checks)
     tokenizer_ok = check_tokenizer(args, config, checks)
@@ -477,6 +546,24 @@ def run(args):
         say(f"done up to phase {args.until}; run again without --until (or with a later one) "
             "to continue")
     return 0
+
+
+def prepare_demo_model(path, say):
+    """Build --demo's stand-in model in ``path`` unless an earlier run did. It takes seconds
+    (the imports, mostly), so a dry run builds it as well: the checks then measure the steps
+    of an epoch with its tokenizer, and the real run reuses it, so the commands a dry run
+    prints are the ones that run."""
+    import time
+
+    from easylm_commit.demo import model
+
+    if os.path.isdir(path):
+        say(f"demo model: {path} (built by an earlier run)")
+        return
+    say(f"demo model: building {model.DESCRIPTION} in {path} ...")
+    start = time.time()
+    model.build(path)
+    say(f"demo model: built in {time.time() - start:.0f} s")
 
 
 def _placeholder_config():

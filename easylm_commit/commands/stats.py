@@ -39,10 +39,14 @@ def add_arguments(parser):
 def load_tokenizer(spec):
     import os
 
+    from easylm_commit.hf_paths import locate
+
     try:
         from transformers import AutoTokenizer
     except ImportError:  # pragma: no cover - depends on the environment
         raise UserError("--tokenizer needs transformers: pip install 'easylm-commit[easylm]'") from None
+    # A missing folder fails here at once, instead of as a hub name after minutes of retries.
+    locate(spec, "--tokenizer")
     try:
         tokenizer = AutoTokenizer.from_pretrained(spec)
     except (OSError, ValueError) as e:
