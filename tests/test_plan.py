@@ -67,7 +67,7 @@ def test_dry_run_on_the_demo_prints_every_step_and_runs_nothing(tmp_path, tiny_h
         env=env, capture_output=True, text=True, timeout=600)
     # Without EasyLM the plan can be listed but not run: one FAIL line says what to do.
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "FAIL  no EasyLM checkout: set EASYLM_DIR" in proc.stdout
+    assert "FAIL  no EasyLM checkout: EasyLM is not on PyPI" in proc.stdout
     assert "1 check(s) failed; nothing was run" in proc.stderr
     assert not out.exists() and not (tmp_path / "runs").exists()
 

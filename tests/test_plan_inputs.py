@@ -230,8 +230,9 @@ def test_every_missing_input_is_said_once_all_in_one_run(tmp_path, env):
         assert f"{len(fails)} check(s) failed; nothing was run" in proc.stderr
         return fails
 
-    easylm = ("no EasyLM checkout: set EASYLM_DIR (git clone https://github.com/young-geng/EasyLM) "
-              "or pass --easylm-dir")
+    from easylm_commit.easylm_path import HOW_TO_GET
+
+    easylm = f"no EasyLM checkout: {HOW_TO_GET}"
     fails = reproduce()
     assert fails[0] == "--hf-model llama-7b-hf: no such folder (a hub model is named org/name)"
     assert fails[1].startswith("en-hi.txt: dictionary file not found")

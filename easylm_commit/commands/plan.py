@@ -4,7 +4,7 @@ LLaMA to the tables, as one resumable sequence of commands.
 1. Checks, on the CPU, before any accelerator time is spent: the model folder, tokenizer vs
    checkpoint vocabulary, sequence length vs context, the dictionary and its coverage of the
    data (and the steps of an epoch) through ``easylm-commit stats``, EasyLM and the train
-   route through ``easylm-commit doctor``, the JAX backend, lm-eval and the QA data, free disk
+   route (``doctor``'s findings), the JAX backend, lm-eval and the QA data, free disk
    for every checkpoint still to be written.
 2. The steps (``easylm_commit.experiment``): convert, align, train, convert back, evaluate,
    report. ``--dry-run`` prints them, commands in full, and runs nothing.
@@ -400,30 +400,23 @@ def check_corpus(args, checks):
 
 
 def check_easylm(args, checks, needs_train):
-    """``easylm-commit doctor`` in a subprocess: EasyLM importable, versions, patch vs route;
-    and the JAX backend in another (a TPU is held by the process that first touches it, so
-    this process must not)."""
-    if not args.easylm_dir:
-        checks.add("FAIL", "no EasyLM checkout: set EASYLM_DIR (git clone "
-                           "https://github.com/young-geng/EasyLM) or pass --easylm-dir")
-        return
-    proc = subprocess.run([sys.executable, "-m", "easylm_commit.cli", "doctor", "--easylm-dir",
-                           args.easylm_dir, "--route", args.train_route],
-                          capture_output=True, text=True)
-    from easylm_commit.commands.doctor import KNOWN_WORKING
+    """``doctor``'s findings (EasyLM importable, versions, patch vs route), called here rather
+    than run as a command whose printed lines would be parsed; and the JAX backend in a
+    subprocess (a TPU is held by the process that first touches it, so this one must not)."""
+    from easylm_commit.commands.doctor import KNOWN_WORKING, findings
+    from easylm_commit.easylm_path import HOW_TO_GET
 
+    if not args.easylm_dir:
+        checks.add("FAIL", f"no EasyLM checkout: {HOW_TO_GET}")
+        return
     versions = []
-    for line in proc.stdout.splitlines():
-        level, _, message = line.strip().partition("  ")
-        message = message.strip()
+    for level, message in findings(args.easylm_dir, route=args.train_route):
         if level == "ok" and message.split(" ")[0] in KNOWN_WORKING:
             versions.append(message)  # one line for all the versions that are as expected
-        elif level in ("ok", "warn", "FAIL"):
+        else:
             checks.add(level, message)
     if versions:
         checks.add("ok", "versions known to work with EasyLM: " + ", ".join(versions))
-    if proc.returncode not in (0, 1):
-        checks.add("FAIL", f"easylm-commit doctor failed: {proc.stderr.strip()[-300:]}")
     if not needs_train:
         return
     probe = subprocess.run([sys.executable, "-c", "import jax; d = jax.devices(); "
