@@ -1,9 +1,9 @@
 """``easylm-commit``: the console script.
 
-Each subcommand lives in its own module under ``easylm_commit/commands/`` with three names:
-``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported
-only when their command runs, so ``easylm-commit mix`` never pays for importing lm-eval or
-matplotlib.
+Each subcommand lives in its own module under ``easylm_commit/commands/`` with two names:
+``add_arguments(parser)`` and ``run(args) -> int``; its one line of help is in ``HELPS`` here.
+Modules are imported only when their command runs, so ``easylm-commit mix`` never pays for
+importing lm-eval or matplotlib, and ``--help`` imports none of them.
 
 Errors: a ``UserError`` (bad input the user can fix) becomes one line on stderr and exit
 status 2; ``--debug`` shows the traceback instead. Usage errors (``--alpha abc``, an unknown

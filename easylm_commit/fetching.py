@@ -164,9 +164,8 @@ def _open_at(url, offset):
             length = response.headers.get("Content-Length")
             yield response, resumed, int(length) if length and length.isdigit() else None
         return
-    local = fileio.local_path(url)
     try:
-        stream = open(local, "rb") if local is not None else fileio.open_binary(url)
+        stream = fileio.open_binary(url)
     except (FileNotFoundError, IsADirectoryError):
         raise UserError(f"{url}: not found") from None
     except OSError as e:

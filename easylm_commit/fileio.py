@@ -30,15 +30,6 @@ def _fsspec():
     return fsspec
 
 
-def is_url(path):
-    """Whether ``path`` names a file through a scheme other than ``file://``."""
-    path = os.fspath(path)
-    if "://" not in path:
-        return False
-    protocol, _ = _split(path)
-    return protocol not in (None, "file", "local")
-
-
 def local_path(path):
     """``path`` as a local path when it is one (``file://`` stripped), else ``None``."""
     path = os.fspath(path)

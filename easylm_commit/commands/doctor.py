@@ -10,7 +10,6 @@ import sys
 import warnings
 from importlib import metadata
 
-HELP = "check EasyLM, package versions, the patch and the dataset registry"
 
 # Versions seen working together with EasyLM main (fe5b2c3) on Python 3.11; EasyLM's own
 # scripts pin jax, flax, optax and transformers. Keep in step with setup.py's "easylm" extra.

@@ -6,8 +6,6 @@ Writes lm-eval's result JSON (what ``easylm-commit report`` reads) and prints a 
 import json
 from pathlib import Path
 
-HELP = "run the paper's QA benchmarks with lm-eval"
-
 
 def add_arguments(parser):
     parser.add_argument("--model-path", required=True,

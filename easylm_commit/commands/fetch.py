@@ -8,7 +8,6 @@ import os
 
 from easylm_commit.errors import UserError
 
-HELP = "download the dictionaries, Alpaca, the test sets and a Wikipedia shard, verified"
 
 # EasyLM's converter, as plan's first step (experiment.build_steps) and examples/ run it.
 LLAMA = (

@@ -2,8 +2,6 @@
 
 from easylm_commit import patching
 
-HELP = "apply (or --check / --revert) the dataset-registry patch to an EasyLM checkout"
-
 
 def add_arguments(parser):
     parser.add_argument("--easylm-dir", help="EasyLM checkout (default: $EASYLM_DIR)")

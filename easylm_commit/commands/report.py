@@ -3,8 +3,6 @@ PNG), and with ``--select-by`` the run that wins on a validation task (the paper
 
 import sys
 
-HELP = "lm-eval results -> the paper's Tables 2 and 6; --select-by chooses a run"
-
 
 def add_arguments(parser):
     parser.add_argument("results", nargs="+", metavar="RESULTS.json",
