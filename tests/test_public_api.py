@@ -15,11 +15,21 @@ import pytest
 
 # Modules whose whole public API is typed. A module joins this list once it is typed.
 TYPED = [
+    "easylm_commit.atomic",
     "easylm_commit.demo",
     "easylm_commit.dictionary",
+    "easylm_commit.easylm_path",
     "easylm_commit.errors",
+    "easylm_commit.fileio",
+    "easylm_commit.llama_train",
     "easylm_commit.mixer",
+    "easylm_commit.patching",
+    "easylm_commit.pod",
+    "easylm_commit.progress",
     "easylm_commit.protect",
+    "easylm_commit.registry",
+    "easylm_commit.resumable",
+    "easylm_commit.spm_tokenizer",
 ]
 # Modules that import an optional dependency at their top: checked where it is installed.
 OPTIONAL = {"easylm_commit.registry": "mlxu"}
