@@ -255,7 +255,8 @@ class DefaultSegmenter(RegexSegmenter):
     _required = False
     thai_repetition = True
 
-    def __init__(self, engine: str = "newmm", dictionary: BilingualDictionary | None = None) -> None:
+    def __init__(self, engine: str = "newmm",
+                 dictionary: BilingualDictionary | None = None) -> None:
         self._engine = engine
         self._tokenize = None
         self._loaded = False
