@@ -17,6 +17,8 @@ which file. The temporary file is removed in every case, an interruption (Ctrl-C
 SIGTERM) included.
 """
 
+from __future__ import annotations
+
 import contextlib
 import errno
 import os
@@ -24,6 +26,8 @@ import shutil
 import stat
 import sys
 import tempfile
+from collections.abc import Iterator
+from typing import IO
 
 from easylm_commit import fileio
 from easylm_commit.errors import UserError
@@ -69,8 +73,16 @@ def _mode_for(path):
 
 
 @contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path``; it becomes ``path`` if the block succeeds."""
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
+    """Yield a temporary path beside ``path``; it becomes ``path`` if the block succeeds.
+
+    Args:
+        path: a local path or a URL (uploaded in one piece when the block succeeds).
+
+    Raises:
+        UserError: the folder does not exist, or the file cannot be written (a full disk,
+            no permission): the message names ``path``, not the temporary file.
+    """
     path = os.fspath(path)
     local = fileio.local_path(path)
     if local is None:
@@ -123,7 +135,7 @@ def _remote(url):
 
 
 @contextlib.contextmanager
-def atomic_output(path):
+def atomic_output(path: str | os.PathLike[str] | None) -> Iterator[IO[str]]:
     """A text file (UTF-8) written through ``atomic_path``; ``-`` or ``None`` is stdout.
 
     Stdout gets the same promise: the output is spooled (in memory up to 8 MB, then in a

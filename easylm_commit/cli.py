@@ -1,9 +1,9 @@
 """``easylm-commit``: the console script.
 
-Each subcommand lives in its own module under ``easylm_commit/commands/`` with three names:
-``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported
-only when their command runs, so ``easylm-commit mix`` never pays for importing lm-eval or
-matplotlib.
+Each subcommand lives in its own module under ``easylm_commit/commands/`` with two names:
+``add_arguments(parser)`` and ``run(args) -> int``; its one line of help is in ``HELPS`` here.
+Modules are imported only when their command runs, so ``easylm-commit mix`` never pays for
+importing lm-eval or matplotlib, and ``--help`` imports none of them.
 
 Errors: a ``UserError`` (bad input the user can fix) becomes one line on stderr and exit
 status 2; ``--debug`` shows the traceback instead. Usage errors (``--alpha abc``, an unknown
@@ -19,11 +19,16 @@ exception, so every output being written removes its temporary file and nothing 
 is left (``easylm_commit.atomic``); ``plan`` stops the step it is running too.
 """
 
+from __future__ import annotations
+
 import argparse
 import contextlib
 import importlib
 import signal
 import sys
+from collections.abc import Iterator, Sequence
+from types import FrameType, ModuleType
+from typing import NoReturn
 
 from easylm_commit.errors import UserError
 
@@ -57,11 +62,11 @@ HELPS = {
 class OneLineParser(argparse.ArgumentParser):
     """argparse, with a usage error printed as one line naming the option, then exit 2."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _common(parser, default=argparse.SUPPRESS):
+def _common(parser: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
     # The command's copies default to SUPPRESS: argparse copies a subparser's defaults over the
     # main parser's values, which would undo `easylm-commit --debug mix`.
     parser.add_argument("--debug", action="store_true", default=default,
@@ -70,7 +75,9 @@ def _common(parser, default=argparse.SUPPRESS):
                         help="no progress bars or chatter")
 
 
-def build_parser():
+def build_parser() -> tuple[OneLineParser, argparse._SubParsersAction]:
+    """The parser and its subparsers, one per command, each without the command's own
+    arguments (``main`` adds those of the command that runs only)."""
     from easylm_commit import __version__
 
     parser = OneLineParser(
@@ -94,12 +101,12 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _sigterm_raises():
+def _sigterm_raises() -> Iterator[None]:
     """While the command runs, SIGTERM raises ``Terminated``; the previous handler comes back
     afterwards (``main`` is also called in-process, by tests and scripts)."""
     raised = []
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: FrameType | None) -> None:
         if not raised:  # a second SIGTERM must not break into the cleanup of the first
             raised.append(signum)
             raise Terminated()
@@ -119,11 +126,17 @@ def _sigterm_raises():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _load(name):
+def _load(name: str) -> ModuleType:
     return importlib.import_module(f"easylm_commit.commands.{COMMANDS[name]}")
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command, as the console script does; its exit status (module docstring).
+
+    Args:
+        argv: the arguments after the program name (default: ``sys.argv[1:]``); tests and
+            scripts call ``main`` in-process with their own.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, sub = build_parser()
     # Only the chosen command's module is imported and asked for its arguments. The top-level

@@ -9,9 +9,12 @@ The alignment phase (Eq. 6) mixes a target-language corpus *into English* with t
 en-xx file, so a dictionary can be loaded reversed.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import os
 import unicodedata
+from collections.abc import Iterable, Mapping
 
 from easylm_commit import fileio
 from easylm_commit.errors import UserError
@@ -22,19 +25,25 @@ MUSE_HINT = (
 )
 
 
+# A source word's translations, distinct, in file order (the mixer picks among them by index).
+Translations = tuple[str, ...]
+
+
 @dataclasses.dataclass(frozen=True)
 class DictionaryStats:
+    """What ``BilingualDictionary.stats`` reports (``stats --json`` prints it as it is)."""
     pairs: int
     sources: int
     mean_translations: float
-    skipped_lines: int              # lines that are not one pair (blank lines do not count)
-    first_skipped_line: int = None  # 1-based number of the first of them
+    skipped_lines: int                     # lines that are not one pair (blank lines do not count)
+    first_skipped_line: int | None = None  # 1-based number of the first of them
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, int | float | None]:
+        """The fields by name, for JSON."""
         return dataclasses.asdict(self)
 
 
-def nfc(text):
+def nfc(text: str) -> str:
     """Unicode NFC, skipped for ASCII (the common case). Dictionary and text are compared in
     this one form: a precomposed nukta letter (U+0958) and its decomposed spelling
     (U+0915 U+093C) are then the same word. Text that is not replaced is copied as it came."""
@@ -44,13 +53,13 @@ def nfc(text):
 _FORMAT_CHARS = {ord(c): None for c in ("\u200b", "\u200c", "\u200d", "\u2060", "\u00ad", "\ufeff")}
 
 
-def without_format_chars(word):
+def without_format_chars(word: str) -> str:
     """``word`` without zero-width (non-)joiners and other invisible format characters: a
     second key, for a text and a dictionary that disagree only on a joiner."""
     return word.translate(_FORMAT_CHARS)
 
 
-def strip_tonos(text):
+def strip_tonos(text: str) -> str:
     """Greek without the acute accent (tonos/oxia): capitals are written without it."""
     if text.isascii():
         return text
@@ -61,17 +70,17 @@ def strip_tonos(text):
 _GREEK = frozenset(chr(c) for c in range(0x0370, 0x0400)) | frozenset(chr(c) for c in range(0x1F00, 0x2000))
 
 
-def _has_greek(text):
+def _has_greek(text: str) -> bool:
     return not text.isascii() and not _GREEK.isdisjoint(text)
 
 
-def is_acronym(word):
+def is_acronym(word: str) -> bool:
     """All capitals, two or three letters (``WHO``, ``US``, ``IT``, ``AI``, ``B2B``). One
     capital letter is a word (``I``, ``A``); four or more are emphasis or a heading."""
     return word.isupper() and 2 <= sum(c.isalpha() for c in word) <= 3
 
 
-def restore_case(source, translation):
+def restore_case(source: str, translation: str) -> str:
     """Put the case pattern of ``source`` on ``translation``.
 
     Only Title and UPPER are restored: they are what sentence starts and headings produce.
@@ -88,12 +97,12 @@ def restore_case(source, translation):
     return translation[:1].upper() + translation[1:]
 
 
-def _lowercase_ascii(words):
+def _lowercase_ascii(words: list[str]) -> bool:
     joined = "\n".join(words)
     return joined.isascii() and joined == joined.lower()
 
 
-def _is_title(word):
+def _is_title(word: str) -> bool:
     return word[:1].isupper() and word[1:] == word[1:].lower()
 
 
@@ -117,10 +126,28 @@ class BilingualDictionary:
 
     Text and entries are compared in NFC, and a word that differs from an entry only by a
     zero-width (non-)joiner is the same word.
+
+    Build one with ``load`` (a MUSE file) or ``from_pairs``; the constructor takes tables
+    already in this form.
+
+    Args:
+        table: lowercase NFC source -> translations.
+        pairs: the number of distinct pairs, when the caller counted them while building
+            ``table`` (else counted here).
+        skipped_lines: lines of the file that were not one pair.
+        path: the file it was read from (named in messages and in ``repr``).
+        exact: source as written -> translations, for sources of any other case pattern.
+        first_skipped_line: 1-based number of the first skipped line.
     """
 
-    def __init__(self, table, pairs=None, skipped_lines=0, path=None, exact=None,
-                 first_skipped_line=None):
+    table: dict[str, Translations]
+    exact: dict[str, Translations]
+    path: str | None
+
+    def __init__(self, table: Mapping[str, Translations], *, pairs: int | None = None,
+                 skipped_lines: int = 0, path: str | None = None,
+                 exact: Mapping[str, Translations] | None = None,
+                 first_skipped_line: int | None = None) -> None:
         self.table = dict(table)
         self.exact = dict(exact or {})
         self.path = path
@@ -132,8 +159,19 @@ class BilingualDictionary:
 
     # -- construction --------------------------------------------------------------------
     @classmethod
-    def from_pairs(cls, pairs, reverse=False, keep_identical=True, skipped_lines=0, path=None,
-                   first_skipped_line=None):
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]], *, reverse: bool = False,
+                   keep_identical: bool = True, skipped_lines: int = 0, path: str | None = None,
+                   first_skipped_line: int | None = None) -> BilingualDictionary:
+        """A dictionary of ``(source, translation)`` pairs, in order; a repeated pair counts once.
+
+        Args:
+            pairs: ``(source, translation)`` as a MUSE file has them.
+            reverse: swap each pair: an en-xx file read as xx -> en (the alignment phase).
+            keep_identical: keep pairs whose two sides are the same word (``1 1``). They
+                change no word, but their draws keep every other word's draws as they are.
+            skipped_lines, path, first_skipped_line: carried into ``stats()`` and messages
+                (``load`` passes them).
+        """
         table, exact = {}, {}
         count = 0
         for source, target in pairs:
@@ -156,7 +194,8 @@ class BilingualDictionary:
                    first_skipped_line=first_skipped_line)
 
     @classmethod
-    def _from_lowercase_ascii(cls, sources, targets, skipped, path, first_skipped):
+    def _from_lowercase_ascii(cls, sources: list[str], targets: list[str], skipped: int,
+                              path: str, first_skipped: int | None) -> BilingualDictionary:
         """``from_pairs`` where every source is lowercase ASCII (an en-xx file read forward):
         every source is its own NFC and lowercase form, so it is its ``table`` key as it is."""
         table = {}
@@ -171,12 +210,21 @@ class BilingualDictionary:
                    first_skipped_line=first_skipped)
 
     @classmethod
-    def load(cls, path, reverse=False, keep_identical=True, strict=False):
+    def load(cls, path: str | os.PathLike[str], *, reverse: bool = False,
+             keep_identical: bool = True, strict: bool = False) -> BilingualDictionary:
         """Read a MUSE file. Lines that are not exactly one pair are skipped and counted
         (``stats().skipped_lines``, ``first_skipped_line``); with ``strict`` the first of them
         is a ``UserError`` naming ``file:line``. Blank lines are layout, not bad lines.
 
         ``utf-8-sig`` drops a BOM; universal newlines drop CR of CRLF files.
+
+        Args:
+            path: a local path or a URL (``gs://``, ``s3://``, ...; see ``fileio``).
+            reverse, keep_identical: as in ``from_pairs``.
+            strict: stop at the first line that is not one pair, rather than skip it.
+
+        Raises:
+            UserError: no such file, not UTF-8, no pair at all, or (``strict``) a bad line.
         """
         path = os.fspath(path)
         # One flat list (source, target, source, ...) rather than a list per pair: 100K
@@ -220,13 +268,14 @@ class BilingualDictionary:
             )
         return dictionary
 
-    def reversed(self, keep_identical=True):
+    def reversed(self, *, keep_identical: bool = True) -> BilingualDictionary:
+        """The same pairs read the other way (translation -> source)."""
         pairs = [(s, t) for s, ts in self.table.items() for t in ts]
         pairs += [(s, t) for s, ts in self.exact.items() for t in ts]
         return type(self).from_pairs(pairs, reverse=True, keep_identical=keep_identical, path=self.path)
 
     # -- lookup -------------------------------------------------------------------------
-    def _case_insensitive(self, lowered):
+    def _case_insensitive(self, lowered: str) -> Translations | None:
         found = self.table.get(lowered)
         if found is not None:
             return found
@@ -246,7 +295,7 @@ class BilingualDictionary:
                     self._loose.setdefault(bare, translations)
         return self._loose.get(loose) if self._loose else None
 
-    def _greek_capitals(self, lowered):
+    def _greek_capitals(self, lowered: str) -> Translations | None:
         if self._folded is None:
             self._folded = {}
             for key, translations in self.table.items():
@@ -254,13 +303,18 @@ class BilingualDictionary:
                     self._folded.setdefault(strip_tonos(key), translations)
         return self._folded.get(strip_tonos(lowered))
 
-    def lookup(self, word, case_policy=True):
+    def lookup(self, word: str, case_policy: bool = True) -> Translations | None:
         """Translations of ``word`` as written in the file, under the case policy (class
-        docstring), or ``None`` if the word is not covered."""
+        docstring), or ``None`` if the word is not covered.
+
+        Args:
+            word: a word of text, as written.
+            case_policy: ``False`` matches every word ignoring case (see ``translations``).
+        """
         found, _ = self._find(word, case_policy)
         return found
 
-    def translations(self, word, case_policy=True):
+    def translations(self, word: str, case_policy: bool = True) -> Translations | None:
         """What the mixer may write for ``word``: its translations with the word's case
         pattern put back (``restore_case``), or ``None``.
 
@@ -276,7 +330,7 @@ class BilingualDictionary:
         # translation: the mixer asks this for every new word form it meets.
         return tuple([t[:1].upper() + t[1:] for t in found])
 
-    def _find(self, word, case_policy=True):
+    def _find(self, word: str, case_policy: bool = True) -> tuple[Translations | None, bool]:
         """(translations, whether to restore case) for a surface word."""
         word = nfc(word)
         lowered = word.lower()
@@ -301,13 +355,14 @@ class BilingualDictionary:
             return self._case_insensitive(lowered), True
         return self.exact.get(word), False
 
-    def __contains__(self, word):
+    def __contains__(self, word: str) -> bool:
         return self.lookup(word) is not None
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.table) + len(self.exact)
 
-    def stats(self):
+    def stats(self) -> DictionaryStats:
+        """Pairs, sources and skipped lines: what a user checks before trusting a file."""
         sources = len(self)
         return DictionaryStats(
             pairs=self._pairs,
@@ -317,6 +372,6 @@ class BilingualDictionary:
             first_skipped_line=self._first_skipped,
         )
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         s = self.stats()
         return f"BilingualDictionary({self.path or '<memory>'}: {s.pairs} pairs, {s.sources} sources)"

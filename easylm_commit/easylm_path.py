@@ -1,6 +1,8 @@
 """Finding EasyLM, which is not on PyPI: an importable ``EasyLM`` package, or the checkout
 named by ``--easylm-dir`` or the ``EASYLM_DIR`` environment variable."""
 
+from __future__ import annotations
+
 import os
 import sys
 
@@ -19,8 +21,13 @@ HOW_TO_GET = (
 )
 
 
-def checkout_dir(easylm_dir=None, required=True):
-    """The checkout directory (holding ``EasyLM/data.py``), or None if not required."""
+def checkout_dir(easylm_dir: str | None = None, required: bool = True) -> str | None:
+    """The checkout directory (holding ``EasyLM/data.py``), or None if not required.
+
+    Args:
+        easylm_dir: the checkout; default ``$EASYLM_DIR``.
+        required: whether having none is an error (``UserError``) rather than ``None``.
+    """
     d = easylm_dir or os.environ.get("EASYLM_DIR", "")
     if not d:
         if required:
@@ -31,7 +38,7 @@ def checkout_dir(easylm_dir=None, required=True):
     return os.path.abspath(d)
 
 
-def ensure_importable(easylm_dir=None):
+def ensure_importable(easylm_dir: str | None = None) -> str | None:
     """Put the checkout first on ``sys.path`` (if one is named) and import ``EasyLM``."""
     d = checkout_dir(easylm_dir, required=False)
     if d and d not in sys.path:

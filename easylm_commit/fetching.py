@@ -22,13 +22,18 @@ The layout under ``--out`` (the manifest's ``to``/``extract``/``jsonl``):
     downloads/             the archives and shards these were made from
 """
 
+from __future__ import annotations
+
 import contextlib
+import dataclasses
 import hashlib
 import importlib.resources
 import json
 import os
 import shutil
 import zipfile
+from collections.abc import Callable, Collection, Iterator
+from typing import IO, Any
 
 from easylm_commit import fileio
 from easylm_commit.atomic import atomic_output, atomic_path
@@ -37,16 +42,24 @@ from easylm_commit.errors import UserError
 INPUTS = ("dictionary", "alpaca", "eval", "wiki")
 CHUNK = 1 << 20
 USER_AGENT = "easylm-commit-fetch"
+# One source of the manifest: its fields are listed in the module docstring (JSON values).
+Source = dict[str, Any]
 
 
-def default_manifest():
+def default_manifest() -> str:
+    """The manifest that ships with the package."""
     return str(importlib.resources.files("easylm_commit") / "fetch_manifest.json")
 
 
 # -- the manifest ------------------------------------------------------------------------------
 
-def load_manifest(path=None):
-    """The manifest's sources, ``{id: source}``, checked field by field."""
+def load_manifest(path: str | None = None) -> dict[str, Source]:
+    """The manifest's sources, ``{id: source}``, checked field by field.
+
+    Raises:
+        UserError: a missing file, invalid JSON or a field of the wrong type, named: a
+            hand-edited manifest (``--manifest``) fails before anything is downloaded.
+    """
     path = path or default_manifest()
     try:
         with fileio.open_text(path) as f:
@@ -80,31 +93,36 @@ def load_manifest(path=None):
     return sources
 
 
-def languages(sources):
+def languages(sources: dict[str, Source]) -> list[str]:
+    """The languages the sources name, sorted (what ``--langs`` accepts)."""
     return sorted({s["lang"] for s in sources.values() if s.get("lang")})
 
 
-def select(sources, langs, inputs):
+def select(sources: dict[str, Source], langs: Collection[str],
+           inputs: Collection[str]) -> list[tuple[str, Source]]:
     """The sources for ``langs`` and ``inputs``, in manifest order; language-free sources
     (Alpaca) whenever their input is asked for."""
     return [(sid, s) for sid, s in sources.items()
             if s["input"] in inputs and (s.get("lang") is None or s["lang"] in langs)]
 
 
-def source_url(src, mirror=None):
+def source_url(src: Source, mirror: str | None = None) -> str:
+    """Where ``src`` is downloaded from: ``base/file``, or ``mirror/file`` (a folder or a
+    URL) to fetch everything from one place."""
     base = mirror if mirror else src["base"]
     if "://" not in base:
         base = "file://" + os.path.abspath(base)
     return base.rstrip("/") + "/" + src["file"]
 
 
-def is_pinned(src):
+def is_pinned(src: Source) -> bool:
+    """Whether the manifest gives a hash to check the download against."""
     return bool(src.get("sha256") or src.get("git_blob"))
 
 
 # -- hashing -----------------------------------------------------------------------------------
 
-def digests(path):
+def digests(path: str) -> tuple[int, str, str]:
     """``(size, sha256 hex, git blob id)`` of a file, in one read."""
     size = os.path.getsize(path)
     sha256 = hashlib.sha256()
@@ -117,7 +135,7 @@ def digests(path):
     return size, sha256.hexdigest(), blob.hexdigest()
 
 
-def mismatch(src, size, sha256, blob):
+def mismatch(src: Source, size: int, sha256: str, blob: str) -> str | None:
     """What in the file disagrees with the source's pin, or None."""
     if src.get("size") is not None and size != src["size"]:
         return f"size {size} bytes, expected {src['size']}"
@@ -131,7 +149,7 @@ def mismatch(src, size, sha256, blob):
 # -- transfer ----------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def _open_at(url, offset):
+def _open_at(url: str, offset: int) -> Iterator[tuple[IO[bytes], bool, int | None]]:
     """``(stream, resumed, length)``: the bytes of ``url`` from ``offset`` when ``resumed``,
     else from the start; ``length``, the bytes the stream should hold, when known.
 
@@ -164,9 +182,8 @@ def _open_at(url, offset):
             length = response.headers.get("Content-Length")
             yield response, resumed, int(length) if length and length.isdigit() else None
         return
-    local = fileio.local_path(url)
     try:
-        stream = open(local, "rb") if local is not None else fileio.open_binary(url)
+        stream = fileio.open_binary(url)
     except (FileNotFoundError, IsADirectoryError):
         raise UserError(f"{url}: not found") from None
     except OSError as e:
@@ -176,9 +193,14 @@ def _open_at(url, offset):
         yield stream, True, None
 
 
-def download(url, part, expected_size=None):
+def download(url: str, part: str, expected_size: int | None = None) -> int:
     """Continue (or start) ``part`` from ``url`` until the stream ends. Returns the bytes
-    that were already there and kept (0: started over)."""
+    that were already there and kept (0: started over).
+
+    Args:
+        expected_size: the pinned size, if any: a longer part is started over, and a
+            stream is not read beyond it.
+    """
     offset = os.path.getsize(part) if os.path.exists(part) else 0
     if expected_size is not None and offset > expected_size:
         offset = 0
@@ -204,13 +226,17 @@ def download(url, part, expected_size=None):
     return kept
 
 
+@dataclasses.dataclass
 class Result:
-    def __init__(self, path, status, size, sha256, verified):
-        self.path, self.status, self.size, self.sha256, self.verified = (
-            path, status, size, sha256, verified)
+    """What ``fetch_file`` did with one file."""
+    path: str
+    status: str       # skipped | done | resumed
+    size: int
+    sha256: str
+    verified: bool    # checked against a pin (unpinned files are only downloaded)
 
 
-def fetch_file(src, url, dest):
+def fetch_file(src: Source, url: str, dest: str) -> Result:
     """Make ``dest`` the verified download of ``url``; resumable, atomic. A ``Result`` with
     status ``skipped`` (already there), ``done`` or ``resumed``."""
     if os.path.exists(dest):
@@ -232,7 +258,8 @@ def fetch_file(src, url, dest):
 
 # -- derived files -----------------------------------------------------------------------------
 
-def extract(zip_path, member, dest):
+def extract(zip_path: str, member: str, dest: str) -> int:
+    """Write ``member`` of a zip file to ``dest`` (atomically); its size in bytes."""
     os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
     try:
         with zipfile.ZipFile(zip_path) as z, z.open(member) as f, atomic_path(dest) as tmp, \
@@ -245,7 +272,7 @@ def extract(zip_path, member, dest):
     return os.path.getsize(dest)
 
 
-def parquet_to_jsonl(parquet, dest):
+def parquet_to_jsonl(parquet: str, dest: str) -> int:
     """Every row of a parquet shard as one JSON object a line (the corpus format that
     ``stats``, ``plan`` and the ``codemix_clm`` dataset all read). Returns the row count."""
     try:
@@ -268,9 +295,19 @@ def parquet_to_jsonl(parquet, dest):
 
 # -- all of it ---------------------------------------------------------------------------------
 
-def fetch(out, langs, inputs, sources, mirror=None, echo=print):
+def fetch(out: str, langs: Collection[str], inputs: Collection[str], sources: dict[str, Source], *,
+          mirror: str | None = None, echo: Callable[[str], object] = print,
+          ) -> tuple[list[str], list[str]]:
     """Fetch the selected sources into ``out``. Returns ``(unverified, missing)``: the
-    destinations with no pin, and the sources that name no file (their notes)."""
+    destinations with no pin, and the sources that name no file (their notes).
+
+    Args:
+        out: the folder of the layout in the module docstring.
+        langs, inputs: what to fetch (``select``).
+        sources: ``load_manifest``'s answer.
+        mirror: fetch every file from here instead of its ``base`` (``source_url``).
+        echo: where the one line per file goes.
+    """
     unverified, missing = [], []
     for sid, src in select(sources, langs, inputs):
         if not src.get("file"):

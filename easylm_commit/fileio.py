@@ -11,18 +11,24 @@ Callers keep their own ``except FileNotFoundError`` / ``IsADirectoryError`` /
 ``UnicodeDecodeError`` handling: fsspec raises the same built-in exceptions.
 """
 
+from __future__ import annotations
+
 import os
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 from easylm_commit.errors import UserError
 
 
-def _split(path):
+def _split(path: str) -> tuple[str | None, str]:
     from fsspec.core import split_protocol
 
     return split_protocol(path)
 
 
-def _fsspec():
+def _fsspec() -> Any:
     try:
         import fsspec
     except ImportError:  # a core install without fsspec: only URLs need it
@@ -30,16 +36,7 @@ def _fsspec():
     return fsspec
 
 
-def is_url(path):
-    """Whether ``path`` names a file through a scheme other than ``file://``."""
-    path = os.fspath(path)
-    if "://" not in path:
-        return False
-    protocol, _ = _split(path)
-    return protocol not in (None, "file", "local")
-
-
-def local_path(path):
+def local_path(path: str | os.PathLike[str]) -> str | None:
     """``path`` as a local path when it is one (``file://`` stripped), else ``None``."""
     path = os.fspath(path)
     if "://" not in path:
@@ -50,15 +47,20 @@ def local_path(path):
     return None
 
 
-def filesystem(path):
-    """``(fsspec filesystem, path inside it)`` for a URL."""
+def filesystem(path: str | os.PathLike[str]) -> tuple[AbstractFileSystem, str]:
+    """``(fsspec filesystem, path inside it)`` for a URL.
+
+    Raises:
+        UserError: fsspec, or the package of the URL's scheme (gcsfs, s3fs), is missing, or
+            the scheme is unknown.
+    """
     try:
         return _fsspec().core.url_to_fs(os.fspath(path))
     except (ImportError, ValueError) as e:  # e.g. gcsfs / s3fs not installed, unknown scheme
         raise UserError(f"{path}: cannot open this URL ({e})") from None
 
 
-def open_text(path, encoding="utf-8-sig"):
+def open_text(path: str | os.PathLike[str], encoding: str = "utf-8-sig") -> IO[str]:
     """A text file opened for reading; the caller closes it (``with``). ``utf-8-sig`` drops a
     BOM; newlines are universal, as with ``open``."""
     local = local_path(path)
@@ -70,7 +72,8 @@ def open_text(path, encoding="utf-8-sig"):
     return fs.open(inner, "rt", encoding=encoding)
 
 
-def open_binary(path):
+def open_binary(path: str | os.PathLike[str]) -> IO[bytes]:
+    """A file opened for reading bytes (``fetch`` copies mirrors with it); the caller closes it."""
     local = local_path(path)
     if local is not None:
         return open(local, "rb")
@@ -78,7 +81,8 @@ def open_binary(path):
     return fs.open(inner, "rb")
 
 
-def exists(path):
+def exists(path: str | os.PathLike[str]) -> bool:
+    """``os.path.exists`` for a local path or a URL."""
     local = local_path(path)
     if local is not None:
         return os.path.exists(local)
@@ -86,7 +90,8 @@ def exists(path):
     return fs.exists(inner)
 
 
-def isfile(path):
+def isfile(path: str | os.PathLike[str]) -> bool:
+    """``os.path.isfile`` for a local path or a URL."""
     local = local_path(path)
     if local is not None:
         return os.path.isfile(local)
@@ -94,7 +99,7 @@ def isfile(path):
     return fs.isfile(inner)
 
 
-def upload(local, url):
+def upload(local: str, url: str) -> None:
     """Copy the local file ``local`` to ``url`` in one piece (an object store's single
     PUT: readers see the old object or the whole new one)."""
     fs, inner = filesystem(url)

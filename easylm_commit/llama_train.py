@@ -20,6 +20,8 @@ variable, so without this every run would leave ``wandb/offline-run-*`` folders 
 checkpoints although the user disabled W&B.
 """
 
+from __future__ import annotations
+
 import functools
 import os
 import sys
@@ -27,7 +29,7 @@ import sys
 from easylm_commit.errors import UserError
 
 
-def honour_wandb_disabled():
+def honour_wandb_disabled() -> None:
     """Make ``WANDB_MODE=disabled`` win over the mode mlxu passes to ``wandb.init``."""
     if os.environ.get("WANDB_MODE", "").lower() != "disabled":
         return
@@ -46,7 +48,9 @@ def honour_wandb_disabled():
     wandb.init = disabled_init
 
 
-def main():
+def main() -> int:
+    """Register the dataset types, then run EasyLM's train loop on ``sys.argv``; the exit
+    status (2 for a ``UserError``)."""
     from easylm_commit.easylm_path import ensure_importable
 
     try:

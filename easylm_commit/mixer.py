@@ -64,12 +64,16 @@ Determinism
     replaced at a smaller alpha are a subset of those replaced at a larger one.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import hashlib
 import itertools
 import logging
 import random
 import re
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 import regex
 
@@ -79,9 +83,9 @@ try:  # The C generator behind random.Random: same MT19937 seeding and random(),
 except ImportError:  # pragma: no cover - not CPython
     _FastRandom = random.Random
 
-from easylm_commit.dictionary import nfc
+from easylm_commit.dictionary import BilingualDictionary, nfc
 from easylm_commit.errors import UserError
-from easylm_commit.protect import protected_spans
+from easylm_commit.protect import Span, protected_spans
 
 logger = logging.getLogger("easylm_commit")
 
@@ -109,7 +113,7 @@ _SPACELESS = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Han}\p{Hirag
 PROTECTED = "protected"
 
 
-def split_words(text):
+def split_words(text: str) -> list[str]:
     """``[sep0, word1, sep1, ..., wordN, sepN]`` by the word definition above (no Thai
     segmentation): the pieces concatenate to ``text``."""
     if not text.isascii():
@@ -147,28 +151,38 @@ class MixResult:
     that changed the word, ``identical`` the others: ``replaced + identical + len(kept) ==
     covered``."""
     text: str
-    replacements: list
-    words: int      # words seen (outside protected spans)
-    covered: int    # words in the dictionary
-    kept: list      # (out_start, out_end) of covered words that the draw kept in English
-    protected: list = dataclasses.field(default_factory=list)  # ProtectedSpan, in order
-    uncovered: list = dataclasses.field(default_factory=list)  # words the dictionary lacks
+    replacements: list[Replacement]
+    words: int                     # words seen (outside protected spans)
+    covered: int                   # words in the dictionary
+    kept: list[tuple[int, int]]    # (out_start, out_end) of covered words the draw kept
+    protected: list[ProtectedSpan] = dataclasses.field(default_factory=list)  # in order
+    uncovered: list[str] = dataclasses.field(default_factory=list)  # words the dictionary lacks
 
     @property
-    def replaced(self):
+    def replaced(self) -> int:
+        """Words written as a different word: the numerator of a mixing rate."""
         return len(self.replacements) - self.identical
 
     @property
-    def identical(self):
+    def identical(self) -> int:
+        """Words the draw wrote as themselves (an identity pair such as ``1 1``)."""
         return sum(r.source == r.target for r in self.replacements)
 
     @property
-    def protected_words(self):
+    def protected_words(self) -> int:
+        """Words of prose-like shape inside protected spans, which were not mixed."""
         return sum(p.words for p in self.protected)
 
 
-def derive_seed(seed, key):
-    """A 64-bit integer from ``(seed, key)`` that is the same in every process."""
+def derive_seed(seed: int, key: object) -> int:
+    """A 64-bit integer from ``(seed, key)`` that is the same in every process.
+
+    Args:
+        seed: the run's mixing seed.
+        key: what names the text, e.g. ``(epoch, record_index, field)``; a value that is
+            not a tuple counts as a tuple of one. Only its ``repr`` is used, so it must be
+            the same in every process (ints, strings and tuples of them are).
+    """
     if not isinstance(key, tuple):
         key = (key,)
     digest = hashlib.blake2b(repr((seed,) + key).encode("utf-8"), digest_size=8).digest()
@@ -176,6 +190,18 @@ def derive_seed(seed, key):
 
 
 # -- segmenters ----------------------------------------------------------------------------
+class Segmenter(Protocol):
+    """What ``CodeMixer(segmenter=...)`` accepts besides a name. A segmenter may also have
+    ``bind(dictionary)``, returning one that knows the dictionary (``DefaultSegmenter``
+    splits Thai compounds into dictionary words), and ``thai_repetition``, whether a word
+    ending in ``ๆ`` is looked up as the word repeated."""
+
+    def split(self, text: str) -> list[str]:
+        """``[sep0, word1, sep1, ..., wordN, sepN]``: the pieces concatenate to ``text``;
+        two words may touch (an empty separator between them)."""
+        ...
+
+
 class RegexSegmenter:
     """Words as defined in the module docstring; one regex split, no per-character Python.
     Thai runs stay whole: the paper's plain word model, for users who force it."""
@@ -183,11 +209,12 @@ class RegexSegmenter:
     # Whether a word ending in ``ๆ`` is looked up as its word repeated (module docstring).
     thai_repetition = False
 
-    def split(self, text):
+    def split(self, text: str) -> list[str]:
         """``[sep0, word1, sep1, ..., wordN, sepN]``: the pieces concatenate to ``text``."""
         return split_words(text)
 
-    def bind(self, dictionary):
+    def bind(self, dictionary: BilingualDictionary) -> RegexSegmenter:
+        """This segmenter: words are split without looking at the dictionary."""
         return self
 
 
@@ -218,12 +245,18 @@ class DefaultSegmenter(RegexSegmenter):
 
     Without pythainlp, Thai runs stay whole (unmixable) and a warning says so once per
     process; ``ThaiSegmenter`` (``segmenter='thai'``) makes pythainlp a requirement instead.
+
+    Args:
+        engine: pythainlp's ``word_tokenize`` engine.
+        dictionary: whose Thai words a run is split into when pythainlp leaves a compound
+            the dictionary lacks (``bind`` sets it).
     """
 
     _required = False
     thai_repetition = True
 
-    def __init__(self, engine="newmm", dictionary=None):
+    def __init__(self, engine: str = "newmm",
+                 dictionary: BilingualDictionary | None = None) -> None:
         self._engine = engine
         self._tokenize = None
         self._loaded = False
@@ -234,7 +267,7 @@ class DefaultSegmenter(RegexSegmenter):
             self._tokenize = _load_thai_tokenizer(required=True)
             self._loaded = True
 
-    def bind(self, dictionary):
+    def bind(self, dictionary: BilingualDictionary) -> DefaultSegmenter:
         """A segmenter that knows ``dictionary``'s Thai words (to split compounds)."""
         bound = type(self)(self._engine, dictionary)
         bound._tokenize, bound._loaded = self._tokenize, self._loaded
@@ -246,7 +279,8 @@ class DefaultSegmenter(RegexSegmenter):
         state.update(_tokenize=None, _loaded=False, _words=None, _splits={})
         return state
 
-    def split(self, text):
+    def split(self, text: str) -> list[str]:
+        """``split_words``, with each Thai run cut into words and ``ๆ`` kept with its word."""
         pieces = split_words(text)
         if text.isascii() or not _THAI.search(text):
             return pieces
@@ -326,10 +360,15 @@ class ThaiSegmenter(DefaultSegmenter):
 SEGMENTERS = {"default": DefaultSegmenter, "thai": ThaiSegmenter, "regex": RegexSegmenter}
 
 
-def get_segmenter(segmenter, dictionary=None):
+def get_segmenter(segmenter: str | Segmenter | None,
+                  dictionary: BilingualDictionary | None = None) -> Segmenter:
     """``None``/"default", "thai", "regex", or an object with ``split(text)`` (returning
     ``[sep, word, sep, ..., sep]``; two words may touch, and a word written between touching
-    words gets spaces, see ``_pad``); bound to ``dictionary`` where the segmenter has ``bind``."""
+    words gets spaces, see ``_pad``); bound to ``dictionary`` where the segmenter has ``bind``.
+
+    Raises:
+        UserError: an unknown name (it comes from a flag or a config).
+    """
     if segmenter is None:
         segmenter = "default"
     if isinstance(segmenter, str):
@@ -403,17 +442,18 @@ class Draws:
     the translation written for each (``None``: the draw kept the word).
     """
     text: str
-    pieces: list
-    protected: list        # (start, end, kind) in ``text``
-    covered: list
-    chosen: list
+    pieces: list[str]
+    protected: list[Span]       # (start, end, kind) in ``text``
+    covered: list[int]
+    chosen: list[str | None]
 
     @property
-    def words(self):
+    def words(self) -> int:
+        """Words of the text (outside protected spans), covered or not."""
         return len(self.pieces) // 2
 
     @property
-    def replaced(self):
+    def replaced(self) -> int:
         """Words written differently (an identity pair's draw is not counted)."""
         return sum(c is not None and c != self.pieces[i] for i, c in zip(self.covered, self.chosen))
 
@@ -440,7 +480,8 @@ class CodeMixer:
     # Surface forms remembered beyond the dictionary's own (see _SurfaceTable).
     SURFACE_CACHE = 1 << 17
 
-    def __init__(self, dictionary, alpha, seed=0, segmenter=None, protect=True):
+    def __init__(self, dictionary: BilingualDictionary, alpha: float, *, seed: int = 0,
+                 segmenter: str | Segmenter | None = None, protect: bool = True) -> None:
         alpha = float(alpha)
         if not 0.0 <= alpha <= 1.0:
             raise UserError(f"alpha must be in [0, 1], got {alpha}")
@@ -465,7 +506,7 @@ class CodeMixer:
         return surface
 
     # -- segmentation and draws ------------------------------------------------------------
-    def segment(self, text):
+    def segment(self, text: str) -> tuple[list[str], Sequence[Span]]:
         """``(pieces, protected)``: the word pieces of ``text`` with every protected span
         folded into the separator around it, and the spans ``(start, end, kind)``."""
         spans = protected_spans(text) if self.protect and text else ()
@@ -511,8 +552,14 @@ class CodeMixer:
         ]
         return pieces, spans, hits, draws, written
 
-    def draws(self, text, key=()):
-        """Segment ``text`` and draw once for every covered word (module docstring)."""
+    def draws(self, text: str, key: object = ()) -> Draws:
+        """Segment ``text`` and draw once for every covered word (module docstring).
+
+        Args:
+            text: the text to mix.
+            key: names the text among all a run mixes (``derive_seed``): the same key gives
+                the same draws in every process.
+        """
         pieces, spans, hits, draws, written = self._draw(text, key)
         # Piece index of every covered word, and the translation written for it (None: kept).
         covered = list(itertools.compress(range(1, len(pieces), 2), hits))
@@ -551,13 +598,13 @@ class CodeMixer:
         return pieces
 
     # -- the three ways to apply the draws ------------------------------------------------
-    def mix(self, text, key=()):
-        """The mixed text: same (text, key) -> same output, in every process."""
+    def mix(self, text: str, key: object = ()) -> str:
+        """The mixed text: same (text, key) -> same output, in every process (``draws``)."""
         if self.alpha == 0.0 or not text:
             return text
         return self._mixed(text, key)[0]
 
-    def mix_counted(self, text, key=()):
+    def mix_counted(self, text: str, key: object = ()) -> tuple[str, int, int]:
         """``(mixed text, words seen, words replaced)``: the training datasets' path, whose
         counts become the ``dataset_mixing_rate`` metric. Identity-pair draws are not
         replacements (module docstring)."""
@@ -567,7 +614,7 @@ class CodeMixer:
             return text, len(self.segment(text)[0]) // 2, 0
         return self._mixed(text, key)
 
-    def mix_with_report(self, text, key=()):
+    def mix_with_report(self, text: str, key: object = ()) -> MixResult:
         """The mixed text and what was done to it, for previews, stats and metrics.
 
         Same draws as ``mix``, so ``mix_with_report(t, k).text == mix(t, k)``.
@@ -619,8 +666,13 @@ def _pad(pieces, i, target):
     return left + target + right
 
 
-def unmix(mixed, replacements):
-    """Put the source words back: ``unmix(r.text, r.replacements)`` is the input text."""
+def unmix(mixed: str, replacements: Iterable[Replacement]) -> str:
+    """Put the source words back: ``unmix(r.text, r.replacements)`` is the input text.
+
+    Args:
+        mixed: a ``MixResult.text``.
+        replacements: its ``replacements``, in order (offsets into ``mixed``).
+    """
     out, pos = [], 0
     for r in replacements:
         out.append(mixed[pos:r.out_start])

@@ -6,6 +6,8 @@ when every patch applies cleanly, and otherwise it does not match the EasyLM mai
 patches were made against (fe5b2c3).
 """
 
+from __future__ import annotations
+
 import glob
 import os
 import shutil
@@ -17,7 +19,7 @@ from easylm_commit.errors import UserError
 TARGET = "young-geng/EasyLM main (fe5b2c3)"
 
 
-def patches_dir():
+def patches_dir() -> str:
     """Installed wheels carry the patches in ``easylm_commit/_patches`` (setup.py copies
     them there); a source checkout reads the top-level ``patches/``."""
     here = os.path.dirname(os.path.abspath(__file__))
@@ -27,11 +29,12 @@ def patches_dir():
     raise UserError("the EasyLM patches are missing from this installation (reinstall easylm-commit)")
 
 
-def patch_files():
+def patch_files() -> list[str]:
+    """The patches, in the order they apply."""
     return sorted(glob.glob(os.path.join(patches_dir(), "*.patch")))
 
 
-def _git_apply(directory, patch, *flags):
+def _git_apply(directory: str, patch: str, *flags: str) -> subprocess.CompletedProcess[str]:
     if shutil.which("git") is None:
         raise UserError("patching needs git on the PATH (git apply)")
     env = dict(os.environ)
@@ -43,8 +46,12 @@ def _git_apply(directory, patch, *flags):
     )
 
 
-def status(easylm_dir=None):
-    """``applied``, ``clean`` or ``mismatch`` for a checkout."""
+def status(easylm_dir: str | None = None) -> str:
+    """``applied``, ``clean`` or ``mismatch`` for a checkout (module docstring).
+
+    Args:
+        easylm_dir: the checkout (default: ``$EASYLM_DIR``).
+    """
     d = checkout_dir(easylm_dir)
     files = patch_files()
     if all(_git_apply(d, p, "--reverse", "--check").returncode == 0 for p in reversed(files)):
@@ -54,7 +61,13 @@ def status(easylm_dir=None):
     return "mismatch"
 
 
-def apply(easylm_dir=None):
+def apply(easylm_dir: str | None = None) -> str:
+    """Patch the checkout; ``"patched"`` or ``"already patched"``.
+
+    Raises:
+        UserError: the checkout is neither the EasyLM these patches were made for nor that
+            with the patches applied.
+    """
     d = checkout_dir(easylm_dir)
     state = status(d)
     if state == "applied":
@@ -68,7 +81,8 @@ def apply(easylm_dir=None):
     return "patched"
 
 
-def revert(easylm_dir=None):
+def revert(easylm_dir: str | None = None) -> str:
+    """Take the patches out; ``"reverted"`` or ``"not patched"`` (``UserError`` as ``apply``)."""
     d = checkout_dir(easylm_dir)
     state = status(d)
     if state == "clean":

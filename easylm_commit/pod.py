@@ -14,10 +14,13 @@ Nothing here imports JAX unless it is already imported (the core stays JAX-free)
 nothing starts a JAX backend: a process whose backend is not started is one host.
 """
 
+from __future__ import annotations
+
 import hashlib
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -54,29 +57,31 @@ def _jax():
         return jax
 
 
-def process_index():
+def process_index() -> int:
+    """This host's index on a pod; 0 where JAX has not started (one host)."""
     jax = _jax()
     return jax.process_index() if jax is not None else 0
 
 
-def process_count():
+def process_count() -> int:
+    """The number of hosts; 1 where JAX has not started."""
     jax = _jax()
     return jax.process_count() if jax is not None else 1
 
 
-def host_prefix():
+def host_prefix() -> str:
     """``host I: `` on a pod (for messages about one host's own events), else ``''``."""
     return f"host {process_index()}: " if process_count() > 1 else ""
 
 
-def warn_once(message, *args):
+def warn_once(message: str, *args: object) -> None:
     """A warning every host would give alike (about the shared config or data): logged by
     process 0 only, so a 64-host pod prints it once, not 64 times."""
     if process_index() == 0:
         log.warning(message, *args)
 
 
-def select_cpu_collectives(jax_distributed):
+def select_cpu_collectives(jax_distributed: object) -> str | None:
     """Before ``jax.distributed.initialize``: give the CPU backend cross-process collectives.
 
     JAX 0.4.28's CPU client has none unless ``jax_cpu_collectives_implementation`` is set
@@ -85,6 +90,12 @@ def select_cpu_collectives(jax_distributed):
     collective. We select gloo (or the variable's value) when ``jax_distributed`` is
     initialised and nobody chose otherwise. The option only concerns the CPU client: on
     TPU and GPU hosts the train step runs on the accelerator client and this is inert.
+
+    Args:
+        jax_distributed: EasyLM's ``--jax_distributed`` config (``initialize_jax_distributed``).
+
+    Returns:
+        The implementation in use, or ``None`` when none was selected.
     """
     if not getattr(jax_distributed, "initialize_jax_distributed", False):
         return None
@@ -104,7 +115,7 @@ def select_cpu_collectives(jax_distributed):
 
 
 # -- host agreement --------------------------------------------------------------------------
-def digest(*parts):
+def digest(*parts: bytes | str | np.ndarray) -> bytes:
     """A 128-bit digest of bytes / str / numpy arrays (dtype and shape included)."""
     h = hashlib.blake2b(digest_size=4 * _WORDS)
     for part in parts:
@@ -124,7 +135,7 @@ def _gather(rows):
     return np.asarray(multihost_utils.process_allgather(rows))
 
 
-def host_ranges(hosts):
+def host_ranges(hosts: Iterable[int]) -> str:
     """``[0, 1, 2, 5]`` -> ``hosts 0-2, 5``; ``[3]`` -> ``host 3``."""
     hosts = sorted(hosts)
     spans, start = [], hosts[0]
@@ -135,7 +146,7 @@ def host_ranges(hosts):
     return ("hosts " if len(hosts) > 1 else "host ") + ", ".join(spans)
 
 
-def error_text(error):
+def error_text(error: BaseException) -> str:
     """One line for a host's error: a ``UserError``'s message, else the exception's type
     and message; at most ``MAX_ERROR_BYTES`` of UTF-8."""
     text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
@@ -167,9 +178,17 @@ class HostCheck:
     ``freq`` is 0. Batches are checked at the first batch of an iteration (also the first
     after a resume, where hosts might have loaded different states) and at every batch
     whose index is a multiple of ``freq``.
+
+    Args:
+        freq: check every ``freq``-th batch.
+        me: this host's index.
+        count: the number of hosts.
+        gather: the all-gather of one ``(rows, 4)`` uint32 array per host (tests replace
+            JAX's with threads).
     """
 
-    def __init__(self, freq, me, count, gather=_gather):
+    def __init__(self, freq: int, *, me: int, count: int,
+                 gather: Callable[[np.ndarray], np.ndarray] = _gather) -> None:
         self.freq = freq
         self.me = me
         self.count = count
@@ -177,15 +196,17 @@ class HostCheck:
         self._first = True
 
     @classmethod
-    def create(cls, freq):
+    def create(cls, freq: int) -> HostCheck | None:
+        """A check for this pod, or ``None`` when there is nothing to check (see above)."""
         if freq <= 0:
             return None
         count = process_count()
         if count <= 1:
             return None
-        return cls(freq, process_index(), count)
+        return cls(freq, me=process_index(), count=count)
 
-    def compare(self, where, items, hint="", error=None):
+    def compare(self, where: str, items: Mapping[str, tuple[bytes, str]], *, hint: str = "",
+                error: BaseException | None = None) -> None:
         """``items``: ``{name: (digest bytes, what this host has, for the message)}``, in the
         same order on every host. Raises ``UserError`` on every host if any differ.
 
@@ -239,10 +260,11 @@ class HostCheck:
             )
         raise UserError(f"hosts disagree {where} on " + ", ".join(parts) + (f". {hint}" if hint else ""))
 
-    def due(self, index):
+    def due(self, index: int) -> bool:
+        """Whether batch ``index`` is one to check."""
         return self._first or index % self.freq == 0
 
-    def batch(self, index, batch):
+    def batch(self, index: int, batch: Mapping[str, np.ndarray]) -> None:
         """Check the batch with index ``index`` (counted from the start of training)."""
         self._first = False
         items = {k: (digest(np.asarray(batch[k])), "") for k in sorted(batch)}

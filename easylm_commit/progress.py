@@ -14,8 +14,14 @@ lines, ``delay`` keeps short runs quiet); ``_Lines`` only turns its in-place red
 ``--quiet`` shows neither.
 """
 
+from __future__ import annotations
+
 import os
 import sys
+from collections.abc import Iterable, Iterator
+from typing import TextIO, TypeVar
+
+_T = TypeVar("_T")
 
 # Seconds between two lines in a log; the environment variable overrides it (tests).
 LOG_INTERVAL = 10.0
@@ -25,7 +31,8 @@ _LOG_FORMAT = "{desc}: {n_fmt}/{total_fmt} records ({percentage:.0f}%), {rate_fm
 _LOG_FORMAT_NO_TOTAL = "{desc}: {n_fmt} records, {rate_fmt}, {elapsed} elapsed"
 
 
-def interval():
+def interval() -> float:
+    """Seconds between two progress lines in a log (``$EASYLM_COMMIT_PROGRESS_INTERVAL``)."""
     value = os.environ.get(INTERVAL_ENV)
     try:
         return float(value) if value else LOG_INTERVAL
@@ -36,23 +43,29 @@ def interval():
 class _Lines:
     """The file tqdm writes to in a log: each redraw becomes one line of its own."""
 
-    def __init__(self, file):
+    def __init__(self, file: TextIO) -> None:
         self.file = file
 
-    def write(self, text):
+    def write(self, text: str) -> None:
         line = text.replace("\r", "").strip()
         if line:
             self.file.write(line + "\n")
 
-    def flush(self):
+    def flush(self) -> None:
         self.file.flush()
 
 
 class Progress:
     """``track(items)`` yields ``items`` and shows their progress; ``set_total(n)`` gives
-    the number of items once it is known (``iter_records(path, on_total=...)``)."""
+    the number of items once it is known (``iter_records(path, on_total=...)``).
 
-    def __init__(self, command, quiet=False, file=None):
+    Args:
+        command: the command's name, shown on every line.
+        quiet: show nothing (``--quiet``).
+        file: where progress goes (default: stderr, read when the object is made).
+    """
+
+    def __init__(self, command: str, *, quiet: bool = False, file: TextIO | None = None) -> None:
         self.command = command
         self.quiet = quiet
         self.file = file or sys.stderr
@@ -60,14 +73,16 @@ class Progress:
         self.total = None
         self.log = False    # stderr is not a terminal: plain lines (set by ``track``)
 
-    def set_total(self, total):
+    def set_total(self, total: int) -> None:
+        """The number of items, once known: the bar gains a percentage and the time left."""
         self.total = total
         if self.bar is not None:
             self.bar.total = total
             if self.log:
                 self.bar.bar_format = _LOG_FORMAT
 
-    def track(self, items):
+    def track(self, items: Iterable[_T]) -> Iterator[_T]:
+        """``items``, one by one, with the progress shown as they are taken."""
         if self.quiet:
             yield from items
             return

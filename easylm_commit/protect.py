@@ -31,12 +31,16 @@ on Stanford Alpaca's seed tasks and on our own cases are in README.md
 Everything here is plain ``re`` over ``str``: no JAX, no third-party import.
 """
 
+from __future__ import annotations
+
 import ast
 import json
 import re
 import textwrap
 
 CODE, URL, EMAIL, IDENTIFIER = "code", "url", "email", "identifier"
+# (start, end, kind): ``text[start:end]`` is copied as it is; kind is one of the four above.
+Span = tuple[int, int, str]
 
 # -- spans inside a line -------------------------------------------------------------------
 _INLINE = re.compile(
@@ -75,13 +79,15 @@ _CAPITAL_AFTER_LOWER = re.compile(r"[A-Z](?<=[a-z][A-Z])")
 _REDDIT_HINT = re.compile(r"\b[ru]/")
 
 
-def _hint_beyond_characters(text):
+def _hint_beyond_characters(text: str) -> bool:
     return bool(_DOT_AFTER_WORD.search(text) or _CAPITAL_AFTER_LOWER.search(text)
                 or ("/" in text and _REDDIT_HINT.search(text)))
 
 
-def inline_hint(text):
-    """``bool(_INLINE_HINT.search(text))``, faster."""
+def inline_hint(text: str) -> bool:
+    """``bool(_INLINE_HINT.search(text))``, faster. The gate before the colon rule below;
+    nothing calls it but tests/test_protect.py, which holds ``inline_scan_needed`` to it:
+    it is the definition that the faster gates are checked against."""
     return bool(_HINT_CHARS.search(text) or "www." in text or _hint_beyond_characters(text))
 
 
@@ -95,12 +101,12 @@ _HINT_CHARS_BUT_COLON = re.compile(_INLINE_HINT_CLASS.replace(":", ""))
 _DIGIT_CAPITAL = re.compile(r"[0-9][A-Z]")
 
 
-def inline_scan_needed(text):
+def inline_scan_needed(text: str) -> bool:
     """``inline_hint(text)``, less the texts where _INLINE cannot match (above)."""
     return bool(_HINT_CHARS_BUT_COLON.search(text)) or _inline_scan_beyond_characters(text)
 
 
-def _inline_scan_beyond_characters(text):
+def _inline_scan_beyond_characters(text: str) -> bool:
     """``inline_scan_needed`` for a text without any character of _HINT_CHARS_BUT_COLON."""
     if "www." in text or _hint_beyond_characters(text):
         return True
@@ -182,12 +188,12 @@ _LINE_KEYWORD = re.compile("\n" + _LINE_KEYWORDS)
 _PAREN_AT_END = re.compile(r"\)\s*:?\s*$", re.MULTILINE)
 
 
-def line_hint(text):
+def line_hint(text: str) -> bool:
     """``bool(_LINE_HINT.search(text))``, faster."""
     return bool(_LINE_HINT_CHARS.search(text)) or _line_hint_beyond_characters(text)
 
 
-def _line_hint_beyond_characters(text):
+def _line_hint_beyond_characters(text: str) -> bool:
     """``line_hint`` for a text without any character of _LINE_HINT_CLASS."""
     return bool(_FIRST_LINE_KEYWORD.match(text) or _LINE_KEYWORD.search(text)
                 or (")" in text and _PAREN_AT_END.search(text)))
@@ -209,7 +215,7 @@ _ASCII_CLASSES = bytes(
     for c in range(256))
 
 
-def no_hint(text):
+def no_hint(text: str) -> bool:
     """``not line_hint(text) and not inline_scan_needed(text)``, faster: no rule can match."""
     if text.isascii():
         classes = text.encode("ascii").translate(_ASCII_CLASSES)
@@ -373,7 +379,7 @@ def _json_value(text):
     return [(start, start + len(stripped))]
 
 
-def protected_spans(text):
+def protected_spans(text: str) -> list[Span]:
     """Sorted, non-overlapping ``(start, end, kind)`` spans of ``text`` that are not prose.
 
     Returns:
@@ -415,7 +421,7 @@ def protected_spans(text):
     return merge_spans(blocks + inline)
 
 
-def merge_spans(spans):
+def merge_spans(spans: list[Span]) -> list[Span]:
     """Sorted spans with overlaps merged; a merged span keeps the kind of its first part
     (blocks come first at equal starts, so code wins over what it contains)."""
     spans = sorted(spans, key=lambda s: (s[0], -s[1]))

@@ -11,29 +11,41 @@ flags in EasyLM's own train scripts):
   ``python -m easylm_commit.llama_train`` does that; nothing in the checkout changes.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import mlxu
 
 ENTRY_POINT_GROUP = "easylm.datasets"
 
 
-def dataset_types():
+def dataset_types() -> dict[str, type]:
+    """``--train_dataset.type`` name -> dataset class, for every type this package adds."""
     from easylm_commit.dataset_types import DATASET_TYPES
 
     return dict(DATASET_TYPES)
 
 
-def is_patched(factory):
+def is_patched(factory: Any) -> bool:
     """Whether this ``DatasetFactory`` has the registry that ``patches/`` adds."""
     return callable(getattr(factory, "register", None)) and callable(
         getattr(factory, "registered_types", None)
     )
 
 
-def install(factory=None):
+def install(factory: Any = None) -> Any:
     """Register our dataset types into ``factory`` (EasyLM's ``DatasetFactory``).
 
     Idempotent. Must run before the train script builds its flags from
     ``DatasetFactory.get_default_config()``, i.e. before importing ``llama_train``.
+
+    Args:
+        factory: EasyLM's ``DatasetFactory`` class (imported from ``EasyLM.data`` if not
+            given); ``Any`` because EasyLM is not a dependency this package can import.
+
+    Returns:
+        ``factory``, now knowing the ``commit`` and ``codemix_clm`` types.
     """
     if factory is None:
         from EasyLM.data import DatasetFactory as factory
@@ -67,7 +79,7 @@ def install(factory=None):
     return factory
 
 
-def entry_point_names():
+def entry_point_names() -> list[str]:
     """Names this environment declares in the ``easylm.datasets`` group."""
     from importlib import metadata
 

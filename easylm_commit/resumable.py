@@ -22,6 +22,8 @@ after a kill, a crash or a lost VM safe:
 The unit of resume is the step: a training step killed at 90% runs again from its start.
 """
 
+from __future__ import annotations
+
 import contextlib
 import dataclasses
 import fcntl
@@ -34,6 +36,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 
 from easylm_commit.atomic import atomic_output
 from easylm_commit.errors import UserError
@@ -41,17 +44,23 @@ from easylm_commit.errors import UserError
 
 @dataclasses.dataclass
 class Step:
+    """One command of a ``Runner``, and what decides whether a rerun may skip it."""
     name: str                 # unique; names the marker and the log file
     title: str                # one line for people
-    argv: list                # the command
-    outputs: list = dataclasses.field(default_factory=list)  # what it makes (files or folders)
-    inputs: list = dataclasses.field(default_factory=list)   # files it reads that are not outputs of a step
-    env: dict = dataclasses.field(default_factory=dict)      # additions to the environment
-    after: list = dataclasses.field(default_factory=list)    # steps whose outputs it reads
+    argv: list[str]           # the command
+    outputs: list[str] = dataclasses.field(default_factory=list)  # what it makes (files or folders)
+    inputs: list[str] = dataclasses.field(default_factory=list)   # files it reads that are not outputs of a step
+    env: dict[str, str] = dataclasses.field(default_factory=dict)  # additions to the environment
+    after: list[str] = dataclasses.field(default_factory=list)    # steps whose outputs it reads
     phase: str = ""
 
-    def display(self, python=None):
-        """The command as one shell line, ``python`` for this interpreter, env first."""
+    def display(self, python: str | None = None) -> str:
+        """The command as one shell line, ``python`` for this interpreter, env first.
+
+        Args:
+            python: the interpreter to show as ``python`` (default: this one), so the line
+                can be pasted on another machine.
+        """
         python = python or sys.executable
         argv = ["python" if a == python else a for a in self.argv]
         env = [f"{k}={shlex.quote(v)}" for k, v in sorted(self.env.items())]
@@ -59,7 +68,9 @@ class Step:
 
 
 class StepFailed(Exception):
-    def __init__(self, step, message, log):
+    """A step's command failed or did not make its outputs; ``log`` is where it wrote."""
+
+    def __init__(self, step: Step, message: str, log: str) -> None:
         super().__init__(message)
         self.step = step
         self.log = log
@@ -79,14 +90,25 @@ def _stat_signature(path):
 
 
 class Runner:
-    """Runs ``steps`` in order under ``root``: markers in ``root/.plan``, logs in ``root/logs``."""
+    """Runs ``steps`` in order under ``root``: markers in ``root/.plan``, logs in ``root/logs``.
+
+    Args:
+        steps: in the order to run them; a step comes after the steps it names in ``after``.
+        root: every output lies under it (outputs of an unfinished step are deleted).
+        echo: where the one-line progress messages go.
+
+    Raises:
+        ValueError: names that repeat, an ``after`` that is not before, an output outside
+            ``root``: mistakes of the code that built the steps, not of the user.
+    """
 
     # Seconds a stopped step's command gets to exit after SIGTERM before SIGKILL: less than
     # the 30 s that Slurm (KillWait) and Kubernetes (terminationGracePeriodSeconds) give the
     # runner itself by default, so the runner still has time to go after it.
     stop_grace = 10
 
-    def __init__(self, steps, root, echo=print):
+    def __init__(self, steps: Sequence[Step], root: str | os.PathLike[str], *,
+                 echo: Callable[[str], object] = print) -> None:
         names = [s.name for s in steps]
         if len(set(names)) != len(names):
             raise ValueError(f"step names repeat: {names}")
@@ -117,13 +139,17 @@ class Runner:
             prints[step.name] = hashlib.sha256(blob.encode("utf-8")).hexdigest()
         return prints
 
-    def marker(self, step):
+    def marker(self, step: Step) -> str:
+        """The file whose fingerprint says ``step`` is done."""
         return os.path.join(self.state_dir, f"{step.name}.done")
 
-    def log_path(self, step):
+    def log_path(self, step: Step) -> str:
+        """Where ``step``'s command writes its stdout and stderr."""
         return os.path.join(self.log_dir, f"{step.name}.log")
 
-    def is_done(self, step):
+    def is_done(self, step: Step) -> bool:
+        """Whether a rerun skips ``step``: its marker holds its current fingerprint and its
+        outputs exist."""
         try:
             with open(self.marker(step), encoding="utf-8") as f:
                 done = json.load(f)
@@ -132,11 +158,12 @@ class Runner:
         return (done.get("fingerprint") == self._fingerprints[step.name]
                 and all(os.path.exists(p) for p in step.outputs))
 
-    def pending(self):
+    def pending(self) -> list[Step]:
+        """The steps a run would run, in order."""
         return [s for s in self.steps if not self.is_done(s)]
 
     @contextlib.contextmanager
-    def _lock(self):
+    def _lock(self) -> Iterator[None]:
         os.makedirs(self.state_dir, exist_ok=True)
         with open(os.path.join(self.state_dir, "lock"), "w") as lock:
             try:
@@ -145,7 +172,7 @@ class Runner:
                 raise UserError(f"{self.root}: another plan is running in this folder") from None
             yield
 
-    def run(self):
+    def run(self) -> None:
         """Run every step that is not done, in order; raises ``StepFailed`` at the first
         step that fails (its marker is not written, so a rerun starts there)."""
         n = len(self.steps)
@@ -217,7 +244,9 @@ def _duration(seconds):
     return f"{seconds / 3600:.1f} h"
 
 
-def log_tail(path, lines=15):
+def log_tail(path: str, lines: int = 15) -> str:
+    """The last ``lines`` lines of a step's log (progress bars' carriage returns as line
+    ends): what a failed step printed last, for its error message; ``""`` if unreadable."""
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             text = f.read()

@@ -7,15 +7,26 @@ a Hugging Face ``LlamaTokenizer``/``LlamaTokenizerFast``: EasyLM's ``--tokenizer
 ``AutoTokenizer.from_pretrained(DIR)`` load it like the real one.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 
 
-def train_llama_tokenizer(texts, out_dir, vocab_size=1000, **trainer_options):
-    """Train on ``texts`` (an iterable of strings) and save into ``out_dir``; returns it.
-    ``trainer_options`` override SentencePieceTrainer settings (e.g. ``num_threads``)."""
+def train_llama_tokenizer(texts: Iterable[str], out_dir: str, vocab_size: int = 1000,
+                          **trainer_options: object) -> str:
+    """Train on ``texts`` and save into ``out_dir``; returns it.
+
+    Args:
+        texts: the training text, one string per line or document.
+        out_dir: the folder to save the tokenizer in (made if missing).
+        vocab_size: raised where the text's characters need more pieces (byte fallback
+            and full character coverage leave no smaller vocabulary trainable).
+        trainer_options: override SentencePieceTrainer settings (e.g. ``num_threads``).
+    """
     import sentencepiece as spm
     from transformers import LlamaTokenizer, LlamaTokenizerFast
 
@@ -54,7 +65,7 @@ def train_llama_tokenizer(texts, out_dir, vocab_size=1000, **trainer_options):
     return out_dir
 
 
-def file_texts(files):
+def file_texts(files: Iterable[str]) -> Iterator[str]:
     """The text of ``files``: JSON/JSONL records contribute their string fields, other files
     their lines."""
     from easylm_commit.records import iter_records
@@ -68,7 +79,7 @@ def file_texts(files):
                 yield from (line.rstrip("\n") for line in f)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> None:
     """``python -m easylm_commit.spm_tokenizer OUT_DIR VOCAB_SIZE FILE...`` (see ``file_texts``)."""
     argv = sys.argv[1:] if argv is None else argv
     out_dir, vocab_size, files = argv[0], int(argv[1]), argv[2:]

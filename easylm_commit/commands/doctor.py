@@ -4,13 +4,15 @@ One line per finding -- ``ok``, ``warn`` or ``FAIL`` -- and what to do about it.
 status 1 when anything FAILs, so scripts can gate a TPU job on it.
 """
 
+from __future__ import annotations
+
+import argparse
 import importlib
 import os
 import sys
 import warnings
 from importlib import metadata
 
-HELP = "check EasyLM, package versions, the patch and the dataset registry"
 
 # Versions seen working together with EasyLM main (fe5b2c3) on Python 3.11; EasyLM's own
 # scripts pin jax, flax, optax and transformers. Keep in step with setup.py's "easylm" extra.
@@ -28,7 +30,7 @@ KNOWN_WORKING = {
 ROUTES = ("launcher", "patched")
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--easylm-dir", help="EasyLM checkout (default: $EASYLM_DIR or the Python path)")
     parser.add_argument("--route", choices=ROUTES, default=os.environ.get("TRAIN_ROUTE") or None,
                         help="how you will train (default: $TRAIN_ROUTE, as in examples/): "
@@ -36,19 +38,19 @@ def add_arguments(parser):
                              "an unpatched checkout is ok; 'patched' makes it a FAIL")
 
 
-def _version(dist):
+def _version(dist: str) -> str | None:
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
 
 
-def _wandb_ok(v):
+def _wandb_ok(v: str) -> bool:
     major_minor = tuple(int(x) for x in v.split(".")[:2])
     return (0, 19) <= major_minor <= (0, 21)
 
 
-def findings(easylm_dir=None, route=None):
+def findings(easylm_dir: str | None = None, route: str | None = None) -> list[tuple[str, str]]:
     """(level, message) pairs; level is ok | warn | FAIL. ``route`` is the train route the
     user chose (``launcher`` | ``patched``), or ``None`` when either may be used."""
     out = []
@@ -125,7 +127,7 @@ def findings(easylm_dir=None, route=None):
     return out
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     results = findings(args.easylm_dir, route=args.route)
     for level, message in results:
         print(f"{level:>4}  {message}")

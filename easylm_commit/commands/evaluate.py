@@ -3,13 +3,15 @@
 Writes lm-eval's result JSON (what ``easylm-commit report`` reads) and prints a summary table.
 """
 
+from __future__ import annotations
+
+import argparse
 import json
 from pathlib import Path
+from typing import Any
 
-HELP = "run the paper's QA benchmarks with lm-eval"
 
-
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-path", required=True,
                         help="Hugging Face model directory (e.g. from convert_easylm_to_hf)")
     parser.add_argument("--tokenizer", default=None,
@@ -37,7 +39,7 @@ def add_arguments(parser):
     parser.add_argument("--output", required=True, help="where to write the result JSON")
 
 
-def _batch_size(value):
+def _batch_size(value: str) -> int | str:
     from easylm_commit.errors import UserError
 
     if value == "auto" or value.startswith("auto:"):
@@ -51,7 +53,7 @@ def _batch_size(value):
     return size
 
 
-def _sample(task, row):
+def _sample(task: str, row: dict[str, Any]) -> dict[str, Any]:
     # lm-eval's sample rows hold request objects; keep what a reader checks by eye.
     return {
         "task": task, "doc_id": row["doc_id"], "id": row["doc"].get("id"),
@@ -61,7 +63,7 @@ def _sample(task, row):
     }
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from easylm_commit.errors import UserError
     from easylm_commit.eval.harness import expand_tasks, run_lm_eval, write_json_atomic
     from easylm_commit.eval.report import collect, markdown_report

@@ -4,11 +4,14 @@ sets, a Wikipedia shard -- downloaded, checked against pinned sizes and hashes, 
 LLaMA's weights need an account: the command says how to get and convert them, and fetches
 nothing for them."""
 
+from __future__ import annotations
+
+import argparse
 import os
+from collections.abc import Callable, Sequence
 
 from easylm_commit.errors import UserError
 
-HELP = "download the dictionaries, Alpaca, the test sets and a Wikipedia shard, verified"
 
 # EasyLM's converter, as plan's first step (experiment.build_steps) and examples/ run it.
 LLAMA = (
@@ -20,7 +23,7 @@ LLAMA = (
 )
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--langs", required=True, metavar="LANGS",
                         help="comma-separated target languages: hi, th, el, ta, bn")
     parser.add_argument("--inputs", default="all", metavar="INPUTS",
@@ -37,7 +40,7 @@ def add_arguments(parser):
                         help="print each file's URL, destination and pin; download nothing")
 
 
-def _split(value, option, known):
+def _split(value: str, option: str, known: Sequence[str]) -> list[str]:
     items = [v.strip() for v in value.split(",") if v.strip()]
     unknown = [v for v in items if v not in known]
     if unknown or not items:
@@ -46,7 +49,7 @@ def _split(value, option, known):
     return list(dict.fromkeys(items))
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from easylm_commit import fetching
 
     sources = fetching.load_manifest(args.manifest)
@@ -86,7 +89,8 @@ def run(args):
     return 0
 
 
-def _next_step(out, langs, inputs, say):
+def _next_step(out: str, langs: Sequence[str], inputs: Sequence[str],
+               say: Callable[..., object]) -> None:
     """The plan command that reads what was fetched, for the first language."""
     lang = langs[0]
     parts = [f"easylm-commit plan --target {lang} --hf-model LLAMA_HF_DIR"]

@@ -1,11 +1,13 @@
 """``easylm-commit patch``: give an EasyLM checkout the DatasetFactory registry."""
 
+from __future__ import annotations
+
+import argparse
+
 from easylm_commit import patching
 
-HELP = "apply (or --check / --revert) the dataset-registry patch to an EasyLM checkout"
 
-
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--easylm-dir", help="EasyLM checkout (default: $EASYLM_DIR)")
     g = parser.add_mutually_exclusive_group()
     g.add_argument("--check", action="store_true",
@@ -13,7 +15,7 @@ def add_arguments(parser):
     g.add_argument("--revert", action="store_true", help="take the patch out again")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     d = patching.checkout_dir(args.easylm_dir)
     if args.check:
         state = patching.status(d)

@@ -1,12 +1,13 @@
 """``easylm-commit report``: lm-eval result files -> the paper's Tables 2 and 6 (Markdown, CSV,
 PNG), and with ``--select-by`` the run that wins on a validation task (the paper's choice of α)."""
 
+from __future__ import annotations
+
+import argparse
 import sys
 
-HELP = "lm-eval results -> the paper's Tables 2 and 6; --select-by chooses a run"
 
-
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", nargs="+", metavar="RESULTS.json",
                         help="result files written by easylm-commit eval (or lm_eval)")
     parser.add_argument("--names", nargs="+", default=None, metavar="NAME",
@@ -21,7 +22,7 @@ def add_arguments(parser):
                         help="where to write report.md, table2/table6 .csv and _em.png")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from easylm_commit.errors import UserError
     from easylm_commit.eval.report import collect, markdown_report, select, write_report
 

@@ -29,6 +29,3 @@ def _path(name):
 DEMO_DICTIONARY = _path("en-hi.txt")
 DEMO_INSTRUCTIONS = _path("alpaca_demo.json")
 DEMO_CORPUS = _path("hindi_corpus.jsonl")
-
-# For the alignment demo: the corpus is Hindi, the dictionary en->hi, so mix with it reversed.
-DEMO_CORPUS_FIELD = "text"

@@ -12,6 +12,8 @@
   of a run on a validation task.
 """
 
+from __future__ import annotations
+
 from pathlib import Path
 
 from easylm_commit.eval.data import SETS  # noqa: F401  (re-exported)
@@ -36,11 +38,11 @@ GROUPS = {
 TASKS = tuple(f"commit_{d}{s}" for s in PROMPT_SUFFIXES for d in DATASETS + VALIDATION)
 
 
-def task_set(task):
+def task_set(task: str) -> str:
     """The set a task reads: ``commit_mlqa_hi_dev_en`` -> ``mlqa_hi_dev``."""
     return task.removeprefix("commit_").removesuffix("_en")
 
 
-def tasks_dir():
+def tasks_dir() -> str:
     """The folder of the lm-eval task YAMLs (for ``lm_eval --include_path``)."""
     return str(Path(__file__).resolve().parent / "tasks")

@@ -28,11 +28,17 @@ is chosen with ``easylm-commit eval --local-data DIR``, with lm-eval's
 ``--metadata '{"local_data": "DIR"}'``, or with the environment variable ``EASYLM_COMMIT_QA_DATA``.
 """
 
+from __future__ import annotations
+
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from easylm_commit.errors import UserError
+
+if TYPE_CHECKING:
+    import datasets
 
 # benchmark -> languages the paper evaluates (Tables 2 and 6).
 BENCHMARKS = {"mlqa": ("hi",), "xquad": ("el", "hi", "th"), "indicqa": ("ta", "bn")}
@@ -47,9 +53,11 @@ INDICQA_REPO = "ai4bharat/IndicQA"
 # The commit whose data/ holds the final IndicQA files ("update data", Nov 2022); later commits
 # only touch the loading script and the card.
 INDICQA_REVISION = "570d90ae4f7b64fe4fdd5f42fc9f9279b8c9fd9d"
+# One question: id, context, question, answers ({"text": [...]}) and lang (module docstring).
+QARecord = dict[str, Any]
 
 
-def _features():
+def _features() -> datasets.Features:
     import datasets
 
     return datasets.Features(
@@ -63,12 +71,13 @@ def _features():
     )
 
 
-def set_name(benchmark, lang, split="test"):
+def set_name(benchmark: str, lang: str, split: str = "test") -> str:
     """``mlqa_hi`` for the test set, ``mlqa_hi_dev`` for MLQA's dev split."""
     return f"{benchmark}_{lang}" + ("" if split == "test" else f"_{split}")
 
 
-def local_file(directory, benchmark, lang, split="test"):
+def local_file(directory: str | os.PathLike[str], benchmark: str, lang: str,
+               split: str = "test") -> Path | None:
     """The file of a set in a local data directory, or None if it has none."""
     for suffix in (".jsonl", ".json"):
         path = Path(directory) / f"{set_name(benchmark, lang, split)}{suffix}"
@@ -77,7 +86,7 @@ def local_file(directory, benchmark, lang, split="test"):
     return None
 
 
-def _answer_texts(answers, where):
+def _answer_texts(answers: object, where: str) -> list[str]:
     # Flat files carry {"text": [...]}; SQuAD files carry [{"text": ..., "answer_start": ...}].
     if isinstance(answers, dict):
         answers = answers.get("text")
@@ -88,7 +97,7 @@ def _answer_texts(answers, where):
     return answers
 
 
-def _record(obj, where, lang, fallback_id):
+def _record(obj: object, where: str, lang: str, fallback_id: str) -> QARecord:
     if not isinstance(obj, dict):
         raise UserError(f"{where}: expected a JSON object")
     for field in ("context", "question"):
@@ -103,7 +112,7 @@ def _record(obj, where, lang, fallback_id):
     }
 
 
-def read_jsonl(path, lang):
+def read_jsonl(path: str | os.PathLike[str], lang: str) -> list[QARecord]:
     """Flat records from a JSONL file; errors name the file and line."""
     records = []
     with open(path, encoding="utf-8") as f:
@@ -119,7 +128,7 @@ def read_jsonl(path, lang):
     return records
 
 
-def read_squad(path, lang):
+def read_squad(path: str | os.PathLike[str], lang: str) -> list[QARecord]:
     """Flat records from a nested SQuAD-format file (``{"data": [{"paragraphs": [...]}]}``)."""
     try:
         with open(path, encoding="utf-8") as f:
@@ -138,12 +147,13 @@ def read_squad(path, lang):
     return records
 
 
-def read_file(path, lang):
+def read_file(path: str | os.PathLike[str], lang: str) -> list[QARecord]:
+    """Flat records from either local format, told apart by the suffix (``.jsonl`` or not)."""
     path = Path(path)
     return read_jsonl(path, lang) if path.suffix == ".jsonl" else read_squad(path, lang)
 
 
-def _from_hub(benchmark, lang, split):
+def _from_hub(benchmark: str, lang: str, split: str) -> list[QARecord]:
     import datasets
 
     if benchmark == "xquad":
@@ -168,8 +178,17 @@ def _from_hub(benchmark, lang, split):
     raise ValueError(f"unknown benchmark {benchmark!r}")
 
 
-def load_records(benchmark, lang, local_data=None, split="test"):
-    """The records of a set (``split`` "test" or, for MLQA, "dev") as a list of flat dicts."""
+def load_records(benchmark: str, lang: str, *, local_data: str | os.PathLike[str] | None = None,
+                 split: str = "test") -> list[QARecord]:
+    """The records of a set (``split`` "test" or, for MLQA, "dev") as a list of flat dicts.
+
+    Args:
+        local_data: a folder of local files (module docstring); default
+            ``$EASYLM_COMMIT_QA_DATA``, else the hub.
+
+    Raises:
+        UserError: a set the paper does not use, a missing or empty local file.
+    """
     name = set_name(benchmark, lang, split)
     if SETS.get(name) != (benchmark, lang, split):
         raise UserError(f"no {benchmark} {split} set for language {lang!r}")
@@ -185,7 +204,8 @@ def load_records(benchmark, lang, local_data=None, split="test"):
     return records
 
 
-def load_qa(benchmark, lang, local_data=None, split="test", **_metadata):
+def load_qa(benchmark: str, lang: str, local_data: str | None = None, split: str = "test",
+            **_metadata: object) -> datasets.DatasetDict:
     """lm-eval ``custom_dataset`` hook: a DatasetDict with one split, ``test`` for a test set
     and ``validation`` for MLQA's dev set (the dev tasks set ``validation_split``).
 
@@ -195,6 +215,6 @@ def load_qa(benchmark, lang, local_data=None, split="test", **_metadata):
     """
     import datasets
 
-    records = load_records(benchmark, lang, local_data, split)
+    records = load_records(benchmark, lang, local_data=local_data, split=split)
     key = "validation" if split == "dev" else "test"
     return datasets.DatasetDict({key: datasets.Dataset.from_list(records, features=_features())})

@@ -7,17 +7,21 @@ The equivalent lm-eval command line, for those who prefer it::
         --tasks commit_qa,commit_indicqa [--metadata '{"local_data": "DIR"}']
 """
 
+from __future__ import annotations
+
 import json
 import logging
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from easylm_commit.errors import UserError
 from easylm_commit.eval import GROUPS, SETS, TASKS, task_set, tasks_dir
 from easylm_commit.eval.data import LOCAL_DATA_ENV, local_file, set_name
 
 
-def expand_tasks(spec):
+def expand_tasks(spec: str) -> list[str]:
     """Task and group names from a comma-separated list, checked against ours."""
     names = [n.strip() for n in spec.split(",") if n.strip()]
     known = set(TASKS) | set(GROUPS)
@@ -30,11 +34,11 @@ def expand_tasks(spec):
     return names
 
 
-def _leaf_tasks(names):
+def _leaf_tasks(names: Iterable[str]) -> list[str]:
     return [t for n in names for t in GROUPS.get(n, (n,))]
 
 
-def check_local_data(directory, names):
+def check_local_data(directory: str | os.PathLike[str], names: Iterable[str]) -> None:
     """Fail before loading a model if the local data directory lacks a test set."""
     if not Path(directory).is_dir():
         raise UserError(f"{directory}: local QA data directory not found")
@@ -45,9 +49,23 @@ def check_local_data(directory, names):
             raise UserError(f"{directory}: no {name}.jsonl or {name}.json (needed by {task})")
 
 
-def run_lm_eval(model_path, tasks, tokenizer=None, local_data=None, limit=None,
-                batch_size=1, device="cpu", dtype="auto", log_samples=False):
-    """lm-eval's result dict for ``tasks`` (names of ours) on the HF model in ``model_path``."""
+def run_lm_eval(model_path: str | os.PathLike[str], tasks: Iterable[str], *,
+                tokenizer: str | None = None, local_data: str | None = None,
+                limit: int | None = None, batch_size: int | str = 1, device: str = "cpu",
+                dtype: str = "auto", log_samples: bool = False) -> dict[str, Any]:
+    """lm-eval's result dict for ``tasks`` (names of ours) on the HF model in ``model_path``.
+
+    Args:
+        tokenizer: a tokenizer folder or hub name, for a model folder without one.
+        local_data: the local QA folder (``eval.data``); checked before the model loads.
+        limit: only the first ``limit`` questions of each task (smoke tests).
+        batch_size: an integer, or lm-eval's ``"auto"``.
+        log_samples: keep every prompt and prediction in the result (``"samples"``).
+
+    Raises:
+        UserError: ``model_path`` is not a Hugging Face model folder, or the local data
+            lacks a set a task needs: both before minutes of model loading.
+    """
     if not (Path(model_path) / "config.json").is_file():
         raise UserError(f"{model_path}: not a Hugging Face model directory (no config.json)")
     names = list(tasks)
@@ -85,7 +103,7 @@ def run_lm_eval(model_path, tasks, tokenizer=None, local_data=None, limit=None,
     )
 
 
-def write_json_atomic(path, obj):
+def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
     """Write lm-eval's results as JSON, never leaving a half-written file."""
     from lm_eval.utils import handle_non_serializable
 

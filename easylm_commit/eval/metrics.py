@@ -47,12 +47,15 @@ Empty gold answers. Two rules, chosen by the benchmark, never by the language:
 With several references the best one counts. An empty list of references is read as ``[""]``.
 """
 
+from __future__ import annotations
+
 import functools
 import re
 import string
 import sys
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 
 # Exactly MLQA's set: every code point whose category starts with P, plus ASCII punctuation
 # (which adds the symbols $+<=>^`|~ that Unicode files under S*).
@@ -78,25 +81,25 @@ NO_ANSWER = {
 }
 
 
-def _remove_punct(text):
+def _remove_punct(text: str) -> str:
     return "".join(ch for ch in text if ch not in PUNCT)
 
 
-def _strip_accents(text):
+def _strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     return unicodedata.normalize(
         "NFC", "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     )
 
 
-def _thai_words(text):
+def _thai_words(text: str) -> list[str]:
     # Imported here: pythainlp loads its dictionary on first use, which only Thai needs.
     from pythainlp.tokenize import word_tokenize
 
     return [w for w in word_tokenize(text, engine="newmm", keep_whitespace=False) if w.strip()]
 
 
-def tokens(text, lang):
+def tokens(text: str, lang: str) -> list[str]:
     """The normalised tokens of an answer in language ``lang`` (see the module docstring)."""
     if lang in ("en", "hi"):
         # MLQA's order: lower, punctuation, articles, whitespace split.
@@ -115,23 +118,23 @@ def tokens(text, lang):
     return _remove_punct(text.lower()).split()
 
 
-def normalize(text, lang):
+def normalize(text: str, lang: str) -> str:
     """The normalised answer as one string: its tokens joined by single spaces."""
     return " ".join(tokens(text, lang))
 
 
 @functools.lru_cache(maxsize=None)
-def _no_answer_forms(lang):
+def _no_answer_forms(lang: str) -> frozenset[str]:
     return frozenset(normalize(p, lang) for phrases in NO_ANSWER.values() for p in phrases)
 
 
-def is_no_answer(prediction, lang):
+def is_no_answer(prediction: str, lang: str) -> bool:
     """True if ``prediction`` says "no answer": empty after normalisation or a NO_ANSWER phrase."""
     norm = normalize(prediction, lang)
     return not norm or norm in _no_answer_forms(lang)
 
 
-def _f1(pred_tokens, gold_tokens):
+def _f1(pred_tokens: list[str], gold_tokens: list[str]) -> float:
     common = Counter(pred_tokens) & Counter(gold_tokens)
     same = sum(common.values())
     if same == 0:
@@ -141,11 +144,20 @@ def _f1(pred_tokens, gold_tokens):
     return 2 * precision * recall / (precision + recall)
 
 
-def score(prediction, references, lang, unanswerable=False):
+def score(prediction: str, references: Iterable[str], lang: str, *,
+          unanswerable: bool = False) -> dict[str, float]:
     """EM (0/1) and token F1 of ``prediction`` against the best of ``references``.
 
-    ``unanswerable``: the benchmark has unanswerable questions (IndicQA), marked by an empty
-    reference or an empty ``references`` list; see the module docstring for both rules.
+    Args:
+        prediction: the model's answer.
+        references: the gold answers; the best match counts.
+        lang: the answer's language, which decides the normalisation (module docstring).
+        unanswerable: the benchmark has unanswerable questions (IndicQA), marked by an
+            empty reference or an empty ``references`` list; see the module docstring for
+            both rules.
+
+    Returns:
+        ``{"exact_match": 0 or 1, "f1": float in [0, 1]}``.
     """
     pred_tokens = tokens(prediction, lang)
     best_em, best_f1 = 0, 0.0

@@ -9,7 +9,13 @@ is defined here: the instruction "answer the question using the given context" a
 translated template (``templates.TRANSLATED``), the ``_en`` variants the English one.
 """
 
+from __future__ import annotations
+
 import functools
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from easylm_commit.templates import Formatter
 
 # lang -> (instruction, context label, question label)
 QA = {
@@ -23,13 +29,13 @@ QA = {
 
 
 @functools.lru_cache(maxsize=None)
-def _formatter(lang):
+def _formatter(lang: str) -> Formatter:
     from easylm_commit.templates import Formatter
 
     return Formatter(mode="none", template=lang)
 
 
-def qa_prompt(context, question, lang):
+def qa_prompt(context: str, question: str, lang: str) -> str:
     """The Alpaca prompt in ``lang`` for one question; the answer is generated right after it."""
     instruction, l_context, l_question = QA[lang]
     record = {

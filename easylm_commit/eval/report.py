@@ -22,13 +22,17 @@ Files: ``report.md`` (what ``easylm-commit report`` prints: every table, and the
 ``--select-by``. A table without rows is left out.
 """
 
+from __future__ import annotations
+
 import csv
 import io
 import json
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 from easylm_commit.atomic import atomic_path
 from easylm_commit.errors import UserError
@@ -51,7 +55,7 @@ class Entry:
 
     model: str
     source: Path
-    scores: dict = field(default_factory=dict)
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,19 +65,21 @@ class Row:
 
     model: str
     prompt: str
-    cells: list
-    average: Optional[tuple]
+    cells: list[tuple[float, float] | None]
+    average: tuple[float, float] | None
 
 
 @dataclass
 class Table:
+    """One of the paper's tables (or the validation table): its sets, in column order."""
+
     title: str
-    sets: tuple
-    rows: list
+    sets: tuple[str, ...]
+    rows: list[Row]
     averaged: bool = True
 
 
-def _model_name(results, path):
+def _model_name(results: dict[str, Any], path: str | os.PathLike[str]) -> str:
     model_args = (results.get("config") or {}).get("model_args")
     pretrained = None
     if isinstance(model_args, dict):
@@ -88,8 +94,13 @@ def _model_name(results, path):
     return Path(path).stem
 
 
-def load_entry(path, name=None):
-    """Read one lm-eval result JSON; errors name the file."""
+def load_entry(path: str | os.PathLike[str], name: str | None = None) -> Entry:
+    """Read one lm-eval result JSON; errors name the file.
+
+    Args:
+        name: the run's row name (default: the model folder the results name, else the
+            file's name).
+    """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: results file not found")
@@ -117,12 +128,13 @@ def load_entry(path, name=None):
     return entry
 
 
-def collect(paths_and_names):
+def collect(paths_and_names: Iterable[tuple[str | os.PathLike[str], str | None]]) -> list[Entry]:
     """Entries for ``[(path, name or None), ...]``."""
     return [load_entry(path, name) for path, name in paths_and_names]
 
 
-def _table(title, sets, entries, averaged=True):
+def _table(title: str, sets: tuple[str, ...], entries: Sequence[Entry],
+           averaged: bool = True) -> Table:
     rows = []
     for e in entries:
         for suffix in PROMPT_SUFFIXES:
@@ -137,14 +149,14 @@ def _table(title, sets, entries, averaged=True):
     return Table(title, sets, rows, averaged)
 
 
-def tables(entries):
+def tables(entries: Sequence[Entry]) -> list[Table]:
     """The paper's tables (and the validation table) that have at least one row."""
     out = [_table(title, sets, entries) for title, sets in TABLES.items()]
     out.append(_table("Validation", VALIDATION, entries, averaged=False))
     return [t for t in out if t.rows]
 
 
-def rounded(value, places=1):
+def rounded(value: float | None, places: int = 1) -> str:
     """``value`` rounded half up to ``places`` decimals, as a string ("—" for None)."""
     if value is None:
         return "—"
@@ -153,24 +165,25 @@ def rounded(value, places=1):
     return str(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
-def _header(table):
+def _header(table: Table) -> list[str]:
     header = ["model", "prompt"] + [f"{LABELS[d]} {m}" for d in table.sets for m in ("EM", "F1")]
     return header + (["Avg EM", "Avg F1"] if table.averaged else [])
 
 
-def _cells(row, table):
+def _cells(row: Row, table: Table) -> list[float | None]:
     cells = [c for pair in row.cells for c in (pair or (None, None))]
     return cells + (list(row.average or (None, None)) if table.averaged else [])
 
 
-def _caption(table):
+def _caption(table: Table) -> str:
     if not table.averaged:
         return f"**{table.title}** ({', '.join(LABELS[d] for d in table.sets)}; EM / F1, %)"
     return (f"**{table.title}** (EM / F1, %; Avg: unweighted mean of "
             f"{', '.join(LABELS[d] for d in table.sets)}; — where a set is missing)")
 
 
-def markdown_tables(entries):
+def markdown_tables(entries: Sequence[Entry]) -> str:
+    """Every table with a row, in Markdown, each under its caption."""
     parts = []
     for table in tables(entries):
         header = _header(table)
@@ -184,7 +197,7 @@ def markdown_tables(entries):
     return "\n".join(parts)
 
 
-def csv_text(table):
+def csv_text(table: Table) -> str:
     """One row per run and prompt variant, every column of the table, empty where missing."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -201,11 +214,14 @@ def csv_text(table):
 
 @dataclass
 class Selection:
+    """The run chosen on a validation task, and every run in order (``select``)."""
+
     task: str
     selected: Entry
-    ranking: list  # entries, best first
+    ranking: list[Entry]  # best first
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
+        """``selection.json``: the rule, the choice and the ranking with its scores."""
         return {
             "task": self.task,
             "rule": "best exact_match, then f1; a full tie goes to the run listed first",
@@ -217,11 +233,13 @@ class Selection:
             ],
         }
 
-    def ties(self):
+    def ties(self) -> list[str]:
+        """Runs with the selected run's very scores: the choice among them was the order."""
         best = self.selected.scores[self.task]
         return [e.model for e in self.ranking[1:] if e.scores[self.task] == best]
 
-    def markdown(self):
+    def markdown(self) -> str:
+        """The ranking as a Markdown table, and the choice."""
         lines = [f"**Selection** by {self.task} (best EM; F1 breaks ties)\n",
                  "| rank | model | EM | F1 |", "|---:|---|---:|---:|"]
         for i, e in enumerate(self.ranking, 1):
@@ -231,7 +249,7 @@ class Selection:
         return "\n".join(lines)
 
 
-def select(entries, task):
+def select(entries: Sequence[Entry], task: str) -> Selection:
     """The run with the best EM on ``task``, F1 breaking ties (see the module docstring)."""
     if task not in TASKS:
         raise UserError(f"--select-by {task}: not a task of ours; choose from {', '.join(TASKS)}")
@@ -251,7 +269,7 @@ def select(entries, task):
     return Selection(task, ranking[0], ranking)
 
 
-def markdown_report(entries, selection=None):
+def markdown_report(entries: Sequence[Entry], selection: Selection | None = None) -> str:
     """Everything ``easylm-commit report`` prints and writes to ``report.md``."""
     text = markdown_tables(entries)
     if selection is not None:
@@ -261,7 +279,7 @@ def markdown_report(entries, selection=None):
 
 # --- Files ---------------------------------------------------------------------------------
 
-def bar_chart(table, path):
+def bar_chart(table: Table, path: str | os.PathLike[str]) -> None:
     """EM per set (x) and row (bars), saved as PNG."""
     import matplotlib
 
@@ -285,12 +303,13 @@ def bar_chart(table, path):
     plt.close(fig)
 
 
-def _write_text(path, text):
+def _write_text(path: str | os.PathLike[str], text: str) -> None:
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
 
 
-def write_report(entries, out_dir, selection=None):
+def write_report(entries: Sequence[Entry], out_dir: str | os.PathLike[str],
+                 selection: Selection | None = None) -> list[Path]:
     """Write the report files into ``out_dir`` (see the module docstring); return their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
