@@ -165,7 +165,7 @@ def atomic_output(path: str | os.PathLike[str] | None) -> Iterator[IO[str]]:
 
 
 @contextlib.contextmanager
-def atomic_directory(path):
+def atomic_directory(path: str | os.PathLike) -> Iterator[str]:
     """Yield a temporary folder beside ``path`` (local only); it becomes ``path`` if the block
     succeeds, and is removed if it fails. A folder made this way exists whole or not at all,
     so its existence is the proof that it is complete. If ``path`` appeared meanwhile (another

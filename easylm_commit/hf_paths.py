@@ -17,6 +17,8 @@ Here:
 ``org/name``; a bare name here is far more likely a folder that is not where it was expected.)
 """
 
+from __future__ import annotations
+
 import os
 import re
 
@@ -27,20 +29,20 @@ HUB_NAME = re.compile(r"^[\w.-]+/[\w.-]+$")
 HUB_TIMEOUT = 10
 
 
-def looks_local(spec):
+def looks_local(spec: str) -> bool:
     """True for what can only be a path (see the module docstring)."""
     return (spec.startswith(("/", "./", "../", "~")) or spec.endswith(("/", os.sep))
             or spec in (".", "..") or not HUB_NAME.match(spec))
 
 
-def hub_offline():
+def hub_offline() -> bool:
     from huggingface_hub import constants
 
     env = (os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or "")
     return constants.HF_HUB_OFFLINE or env.strip().upper() in ("1", "ON", "YES", "TRUE")
 
 
-def cached_snapshot(name):
+def cached_snapshot(name: str) -> str | None:
     """The folder of hub model ``name`` in the local hub cache, or None; no network."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
@@ -51,7 +53,7 @@ def cached_snapshot(name):
         return None
 
 
-def locate(spec, option):
+def locate(spec: str, option: str) -> str:
     """A local folder for ``spec`` -- the folder itself, or a hub model's folder in the local
     cache -- or ``spec`` itself when it is a hub model that is not downloaded but exists (it
     will be downloaded when loaded). Raises a one-line UserError naming ``option`` otherwise,
@@ -94,7 +96,7 @@ WEIGHTS = ("model.safetensors", "model.safetensors.index.json",
            "pytorch_model.bin", "pytorch_model.bin.index.json")
 
 
-def weight_files(model_dir):
+def weight_files(model_dir: str) -> list[str]:
     """The weight files transformers would load from the model folder ``model_dir`` (a single
     file, or the shards its index lists); a one-line UserError naming what is missing when
     there is nothing it could load, or when an index lists shards that are not there."""

@@ -328,7 +328,7 @@ def check_data(args, tokenizer_ok, checks):
         key = experiment.RUNS[r].data
         if experiment.RUNS[r].mode and key not in missing:
             option, path = data_files[key]
-            if not fileio.is_url(path) and not fileio.isfile(path):  # a URL is read by stats
+            if fileio.local_path(path) is not None and not fileio.isfile(path):  # a URL is read by stats
                 checks.add("FAIL", f"{option} {path}: no such file")
                 missing.add(key)
     if d is None:

@@ -13,6 +13,8 @@ It shows the plan's sequence working; it is not a model. The tests build the sam
 from their fixture tokenizer (``tests/conftest.py``).
 """
 
+from __future__ import annotations
+
 import os
 
 # As examples/quickstart.sh: enough for the demo text's words and Devanagari's characters.
@@ -30,7 +32,7 @@ DESCRIPTION = (f"a random-weight LLaMA of EasyLM's debug shape ({DEBUG_SHAPE['nu
                "trained on the demo text")
 
 
-def save_debug_llama(out_dir, tokenizer_dir, seed=0, **shape):
+def save_debug_llama(out_dir: str, tokenizer_dir: str, seed: int = 0, **shape: int) -> str:
     """A random-weight ``LlamaForCausalLM`` of ``DEBUG_SHAPE`` (entries overridden by
     ``shape``) with the vocabulary of the tokenizer in ``tokenizer_dir``, saved with that
     tokenizer into ``out_dir``; returns ``out_dir``."""
@@ -46,7 +48,7 @@ def save_debug_llama(out_dir, tokenizer_dir, seed=0, **shape):
     return out_dir
 
 
-def build(out_dir):
+def build(out_dir: str) -> bool:
     """The demo model folder at ``out_dir``: built if it is not there (atomically: it
     appears whole or not at all), reused if it is. Returns True when it was built now."""
     import tempfile
