@@ -221,7 +221,7 @@ _DECLARED = (
     Option("instruction_field", str, {COMMIT: "instruction"}, changes_batches=True,
            help="the instruction column", flag=Flag("--instruction-field")),
     Option("input_field", str, {COMMIT: "input"}, changes_batches=True,
-           help="the input column (a record may lack it)", flag=Flag("--input-field")),
+           help="the input column (missing or empty: the prompt without input)", flag=Flag("--input-field")),
     Option("output_field", str, {COMMIT: "output"}, changes_batches=True,
            help="the response column", flag=Flag("--output-field")),
     Option("tokenizer_processes", int, _both(1), per_host=True,
