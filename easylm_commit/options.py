@@ -111,17 +111,25 @@ class Option:
     flag: Flag | None = None
 
     def __post_init__(self) -> None:
-        # A declaration that contradicts itself fails at import, before anything derives from it.
+        # A declaration that contradicts itself fails at import, before anything derives from
+        # it (raised, not asserted: ``python -O`` must not let one through).
         unknown = set(self.defaults) - set(TYPES)
-        assert self.maximum is None or self.minimum is not None, f"{self.name}: a maximum needs a minimum"
-        assert self.defaults and not unknown, f"{self.name}: dataset types {unknown or 'none'}"
+        if not self.defaults or unknown:
+            raise ValueError(f"option {self.name}: dataset types {sorted(unknown) or 'none'}")
+        if self.maximum is not None and self.minimum is None:
+            raise ValueError(f"option {self.name}: a maximum needs a minimum")
         for kind, value in self.defaults.items():
-            assert type(value) is self.type, f"{self.name}: {kind} default {value!r} is not {self.type.__name__}"
+            if type(value) is not self.type:
+                raise TypeError(f"option {self.name}: the {kind} default {value!r} is not "
+                                f"{self.type.__name__}")
             self.check(value)
         if self.flag is not None:
-            assert self.flag.default is not COMMIT_DEFAULT or COMMIT in self.defaults, self.name
-            if self.type is bool:  # a switch: --no-X when the default is True, --X when False
-                assert self.cli_default is self.flag.spelling.startswith("--no-"), self.name
+            if self.flag.default is COMMIT_DEFAULT and COMMIT not in self.defaults:
+                raise ValueError(f"option {self.name}: flag {self.flag.spelling} needs a default")
+            # A switch: --no-X when the default is True, --X when it is False.
+            if self.type is bool and self.cli_default is not self.flag.spelling.startswith("--no-"):
+                raise ValueError(f"option {self.name}: flag {self.flag.spelling} cannot change "
+                                 f"the default {self.cli_default}")
 
     @property
     def cli_default(self) -> Any:
@@ -242,7 +250,8 @@ _DECLARED = (
 )
 
 OPTIONS: dict[str, Option] = {o.name: o for o in _DECLARED}
-assert len(OPTIONS) == len(_DECLARED), "an option is declared twice"
+if len(OPTIONS) != len(_DECLARED):
+    raise ValueError("an option is declared twice")
 
 
 def _type(dataset_type: str) -> str:

@@ -55,13 +55,15 @@ def test_options_of_one_type_only_are_absent_from_the_other():
 
 
 def test_a_declaration_that_contradicts_itself_fails_when_it_is_made():
-    with pytest.raises(AssertionError, match="not float"):
+    with pytest.raises(TypeError, match="the commit default 1 is not float"):
         options.Option("x", float, {COMMIT: 1}, "an int default for a float option")
     with pytest.raises(UserError, match=r"must be in \[0, 1\]"):
         options.Option("x", float, {COMMIT: 2.0}, "a default outside its range", minimum=0, maximum=1)
-    with pytest.raises(AssertionError, match="x"):
+    with pytest.raises(ValueError, match="flag --x cannot change the default True"):
         options.Option("x", bool, {COMMIT: True}, "a switch that cannot be turned off",
                        flag=options.Flag("--x"))
+    with pytest.raises(ValueError, match="dataset types \\['json'\\]"):
+        options.Option("x", str, {"json": ""}, "a type that does not exist")
 
 
 # -- checks -----------------------------------------------------------------------------------
