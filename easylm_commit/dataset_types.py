@@ -34,7 +34,7 @@ import multiprocessing
 import mlxu
 import numpy as np
 
-from easylm_commit import __version__, pod
+from easylm_commit import __version__, options, pod
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.errors import UserError
 from easylm_commit.mixer import CodeMixer
@@ -44,13 +44,9 @@ from easylm_commit.records import BadRecords
 from easylm_commit.templates import FieldNames, Formatter, TextFormatter
 from easylm_commit.tokens import instruction_tokens, text_tokens
 
-# Config keys whose change alters the batches: a state saved under other values cannot
-# resume "exactly", and we say so instead of silently producing other data.
-_CONTENT_KEYS = (
-    "path", "name", "split", "dictionary", "reverse_dictionary", "drop_identical", "alpha",
-    "mode", "template", "segmenter", "protect", "seed", "shuffle", "seq_length", "batch_size",
-    "text_field", "instruction_field", "input_field", "output_field",
-)
+# Config keys whose change alters the batches (declared in options.py): a state saved under
+# other values cannot resume "exactly", and we say so instead of silently producing other data.
+_CONTENT_KEYS = options.batch_keys()
 
 
 @dataclasses.dataclass
@@ -331,12 +327,8 @@ class _PackedDataset:
                 pod.log.error("%scould not build the dataset", pod.host_prefix(), exc_info=True)
             self._failure = e
 
-    def _check_config(self):
-        c = self.config
-        if c.seq_length <= 0 or c.batch_size <= 0:
-            raise UserError(f"seq_length and batch_size must be positive, got {c.seq_length} and {c.batch_size}")
-        if not 0.0 <= c.alpha <= 1.0:
-            raise UserError(f"alpha must be in [0, 1], got {c.alpha}")
+    def _check_config(self) -> None:
+        options.check_config(self.config)
 
     def _load_dictionary(self, reverse):
         if not self.config.dictionary:
@@ -372,8 +364,8 @@ class _PackedDataset:
 
     # Config keys that do not change a batch, and file names whose contents are compared
     # instead (the data file's through the batches): hosts may mount files at other paths.
-    _NOT_COMPARED = ("tokenizer_processes", "records_per_chunk", "host_check_freq",
-                     "path", "dictionary", "template")
+    # Both declared in options.py.
+    _NOT_COMPARED = options.not_compared_keys()
 
     def host_agreement_items(self):
         """What every host of a pod must have alike before the first batch, as
@@ -470,29 +462,6 @@ class _PackedDataset:
                     yield batch, metrics
 
 
-def _common_config(config):
-    config.path = ''
-    config.name = ''
-    config.split = 'train'
-    config.streaming = False
-    config.shuffle = False
-    config.dictionary = ''
-    config.drop_identical = False
-    config.segmenter = 'default'
-    # Code, URLs, e-mails, identifiers and acronyms are kept as written (protect.py);
-    # False is the paper's plain word model.
-    config.protect = True
-    config.seed = 0
-    config.seq_length = 512
-    config.batch_size = 8
-    config.strict = False
-    config.tokenizer_processes = 1
-    config.records_per_chunk = 256
-    # On a pod: compare every host's batch at the first batch and every this many (0: never).
-    config.host_check_freq = 100
-    return config
-
-
 class CommitDataset(_PackedDataset):
     """``--train_dataset.type=commit``: Alpaca-style instruction tuning, code-mixed (Eq. 5).
 
@@ -501,19 +470,14 @@ class CommitDataset(_PackedDataset):
     """
 
     @staticmethod
-    def get_default_config(updates=None):
-        config = _common_config(mlxu.config_dict())
-        config.alpha = 0.9
-        config.mode = 'commit'
-        # Alpaca records are short: a thousand a task keeps worker-process overhead (task
-        # and result pickling, pool threads) small next to the work (benchmarks/).
-        config.records_per_chunk = 1024
-        config.template = 'en'
-        config.reverse_dictionary = False
-        config.instruction_field = 'instruction'
-        config.input_field = 'input'
-        config.output_field = 'output'
-        return mlxu.update_config_dict(config, updates)
+    def get_default_config(updates: "dict | mlxu.ConfigDict | None" = None) -> "mlxu.ConfigDict":
+        """Every option of the type with its default (declared in ``options.py``), with
+        ``updates`` merged.
+
+        Args:
+            updates: values to merge over the defaults, or None.
+        """
+        return options.config_dict(options.COMMIT, updates)
 
     def __init__(self, config, tokenizer, text_processor=None, **kwargs):
         super().__init__(config, tokenizer, text_processor, **kwargs)
@@ -538,12 +502,14 @@ class CodeMixCLMDataset(_PackedDataset):
     """
 
     @staticmethod
-    def get_default_config(updates=None):
-        config = _common_config(mlxu.config_dict())
-        config.text_field = 'text'
-        config.alpha = 0.5
-        config.reverse_dictionary = True
-        return mlxu.update_config_dict(config, updates)
+    def get_default_config(updates: "dict | mlxu.ConfigDict | None" = None) -> "mlxu.ConfigDict":
+        """Every option of the type with its default (declared in ``options.py``), with
+        ``updates`` merged.
+
+        Args:
+            updates: values to merge over the defaults, or None.
+        """
+        return options.config_dict(options.CODEMIX_CLM, updates)
 
     def __init__(self, config, tokenizer, text_processor=None, **kwargs):
         super().__init__(config, tokenizer, text_processor, **kwargs)

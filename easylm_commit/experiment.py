@@ -19,11 +19,15 @@ the weights converts without complaint and trains a different model.
 ``build_steps`` only builds commands (``resumable.Step``); nothing here runs them.
 """
 
+from __future__ import annotations
+
+import argparse
 import dataclasses
 import json
 import os
 import sys
 
+from easylm_commit import options
 from easylm_commit.errors import UserError
 from easylm_commit.resumable import Step
 
@@ -49,15 +53,17 @@ RUNS = {
     "naive": Run("naive", mode="naive", about="code-mixed with the template mixed too (Table 4)"),
     "commit": Run("COMMIT", mode="commit", about="COMMIT: code-mixed, English template kept"),
     "align+commit": Run("Align+COMMIT", mode="commit", align="align",
-                        about="code-mixed alignment (alpha 0.5), then COMMIT"),
+                        about=f"code-mixed alignment (alpha {options.default('alpha', options.CODEMIX_CLM)}), "
+                              "then COMMIT"),
     "clm+commit": Run("CLM+COMMIT", mode="commit", align="clm",
                       about="plain causal LM on the corpus (alpha 0), then COMMIT (Table 3)"),
     "mt": Run("MT", mode="none", data="mt", target_template=True,
               about="machine-translated Alpaca, target-language template (Tables 5-6)"),
 }
 DEFAULT_RUNS = ("none", "commit", "align+commit")
-# Alignment phases: alpha, and the step's name (its run folder is runs/<key>).
-ALIGNMENTS = {"align": (0.5, "align"), "clm": (0.0, "align_clm")}
+# Alignment phases: alpha (the paper's, codemix_clm's default; 0 is plain causal LM), and the
+# step's name (its run folder is runs/<key>).
+ALIGNMENTS = {"align": (options.default("alpha", options.CODEMIX_CLM), "align"), "clm": (0.0, "align_clm")}
 
 # HF LlamaConfig field -> EasyLM LLaMAConfigurator field (the same names), with defaults for
 # configs that predate a field (LLaMA-1 has no num_key_value_heads nor rope_theta).
@@ -126,17 +132,20 @@ def disk_bytes(steps, config, args):
     return need + (2 * n if "to_hf" in phases else 0)
 
 
-def corpus_flags(args):
-    """Where the alignment corpus comes from: a local file, or a hub dataset streamed."""
+def corpus_flags(args: argparse.Namespace) -> list[str]:
+    """Where the alignment corpus comes from: a local file, or a hub dataset streamed.
+
+    Args:
+        args: ``plan``'s resolved command line (``corpus``, ``corpus_name``, ``target``).
+    """
     if os.path.exists(args.corpus):
-        return [f"--train_dataset.codemix_clm.path={os.path.abspath(args.corpus)}",
-                "--train_dataset.codemix_clm.streaming=False"]
+        return options.easylm_flags(options.CODEMIX_CLM, path=os.path.abspath(args.corpus),
+                                    streaming=False)
     name = args.corpus_name
     if name is None and args.corpus == "graelo/wikipedia":
         name = f"20230601.{args.target}"
-    return [f"--train_dataset.codemix_clm.path={args.corpus}",
-            *([f"--train_dataset.codemix_clm.name={name}"] if name else []),
-            "--train_dataset.codemix_clm.streaming=True"]
+    return options.easylm_flags(options.CODEMIX_CLM, path=args.corpus,
+                                **({"name": name} if name else {}), streaming=True)
 
 
 def _schedule(lr, steps, warmup):
@@ -146,9 +155,19 @@ def _schedule(lr, steps, warmup):
             f"--optimizer.adamw_optimizer.lr_decay_steps={steps}"]
 
 
-def build_steps(args, config, steps_per_epoch, python=None, easylm_dir=None):
-    """The steps for ``args.runs``. ``steps_per_epoch`` maps ``(data, mode, template)`` to the
-    packed steps of one epoch (None where unknown: the command shows a placeholder)."""
+def build_steps(args: argparse.Namespace, config: dict, steps_per_epoch: dict,
+                python: str | None = None, easylm_dir: str | None = None) -> list[Step]:
+    """The steps for ``args.runs``. The dataset flags are written by ``options.easylm_flags``,
+    which refuses a key the dataset type does not have.
+
+    Args:
+        args: ``plan``'s resolved command line.
+        config: the Hugging Face ``config.json`` of the model (``read_hf_config``).
+        steps_per_epoch: ``(data, mode, template)`` -> the packed steps of one epoch (None
+            where unknown: the command shows a placeholder).
+        python: the interpreter the steps run (default this one).
+        easylm_dir: EasyLM checkout put on ``PYTHONPATH`` (default ``$EASYLM_DIR``).
+    """
     python = python or sys.executable
     out = os.path.abspath(args.out)
     env = {"PYTHONPATH": easylm_dir or "$EASYLM_DIR", "WANDB_MODE": "disabled"}
@@ -186,17 +205,14 @@ def build_steps(args, config, steps_per_epoch, python=None, easylm_dir=None):
         # optax's warmup-cosine schedule needs at least one step after the warmup.
         warmup = min(args.align_warmup, args.align_steps - 1)
         argv = common_train(key, base, args.align_steps, warmup, args.log_freq) + [
-            "--train_dataset.type=codemix_clm", *corpus_flags(args),
-            f"--train_dataset.codemix_clm.text_field={args.corpus_field}",
-            f"--train_dataset.codemix_clm.dictionary={args.dictionary}",
-            "--train_dataset.codemix_clm.reverse_dictionary=True",
-            f"--train_dataset.codemix_clm.segmenter={segmenter}",
-            f"--train_dataset.codemix_clm.alpha={alpha}",
-            f"--train_dataset.codemix_clm.seq_length={args.seq_length}",
-            f"--train_dataset.codemix_clm.batch_size={args.batch_size}",
-            f"--train_dataset.codemix_clm.tokenizer_processes={args.tokenizer_processes}",
+            f"--train_dataset.type={options.CODEMIX_CLM}", *corpus_flags(args),
+            *options.easylm_flags(
+                options.CODEMIX_CLM, text_field=args.corpus_field, dictionary=args.dictionary,
+                reverse_dictionary=True, segmenter=segmenter, alpha=alpha,
+                seq_length=args.seq_length, batch_size=args.batch_size,
+                tokenizer_processes=args.tokenizer_processes),
             *args.train_flag]
-        what = ("code-mixed alignment, target-language text mixed into English (alpha 0.5)"
+        what = (f"code-mixed alignment, target-language text mixed into English (alpha {alpha})"
                 if alpha else "plain causal LM on the target-language corpus (alpha 0)")
         inputs = [args.dictionary] + ([args.corpus] if os.path.exists(args.corpus) else [])
         steps.append(Step(step_name, f"{what}, {args.align_steps} steps", argv,
@@ -221,15 +237,11 @@ def build_steps(args, config, steps_per_epoch, python=None, easylm_dir=None):
             load = os.path.join(out, "runs", run.align, "streaming_params")
             after = [ALIGNMENTS[run.align][1]]
         argv = common_train(name, load, total, warmup, args.log_freq) + [
-            "--train_dataset.type=commit",
-            f"--train_dataset.commit.path={data}",
-            f"--train_dataset.commit.dictionary={args.dictionary}",
-            f"--train_dataset.commit.mode={run.mode}",
-            f"--train_dataset.commit.alpha={args.alpha}",
-            f"--train_dataset.commit.template={template}",
-            f"--train_dataset.commit.segmenter={segmenter}",
-            f"--train_dataset.commit.seq_length={args.seq_length}",
-            f"--train_dataset.commit.batch_size={args.batch_size}",
+            f"--train_dataset.type={options.COMMIT}",
+            *options.easylm_flags(
+                options.COMMIT, path=data, dictionary=args.dictionary, mode=run.mode,
+                alpha=args.alpha, template=template, segmenter=segmenter,
+                seq_length=args.seq_length, batch_size=args.batch_size),
             *args.train_flag]
         epochs = f"{args.epochs} epoch(s) = {total} steps" if spe else f"{args.epochs} epoch(s)"
         steps.append(Step(f"train_{name}", f"{run.about}; {epochs}", argv,

@@ -83,6 +83,7 @@ try:  # The C generator behind random.Random: same MT19937 seeding and random(),
 except ImportError:  # pragma: no cover - not CPython
     _FastRandom = random.Random
 
+from easylm_commit import options
 from easylm_commit.dictionary import BilingualDictionary, nfc
 from easylm_commit.errors import UserError
 from easylm_commit.protect import Span, protected_spans
@@ -372,10 +373,7 @@ def get_segmenter(segmenter: str | Segmenter | None,
     if segmenter is None:
         segmenter = "default"
     if isinstance(segmenter, str):
-        if segmenter not in SEGMENTERS:
-            raise UserError(
-                f"unknown segmenter {segmenter!r} (choose from {', '.join(sorted(SEGMENTERS))})"
-            )
+        options.check("segmenter", segmenter)  # SEGMENTERS' names are the option's choices
         segmenter = SEGMENTERS[segmenter]()
     bind = getattr(segmenter, "bind", None)
     return bind(dictionary) if bind is not None and dictionary is not None else segmenter
@@ -483,8 +481,7 @@ class CodeMixer:
     def __init__(self, dictionary: BilingualDictionary, alpha: float, *, seed: int = 0,
                  segmenter: str | Segmenter | None = None, protect: bool = True) -> None:
         alpha = float(alpha)
-        if not 0.0 <= alpha <= 1.0:
-            raise UserError(f"alpha must be in [0, 1], got {alpha}")
+        options.check("alpha", alpha)  # for Python callers; a config or a flag was checked before
         self.dictionary = dictionary
         self.alpha = alpha
         self.seed = seed

@@ -19,10 +19,10 @@ import os
 import re
 import string
 
-from easylm_commit import fileio
+from easylm_commit import fileio, options
 from easylm_commit.errors import InvalidRecord, UserError
 
-MODES = ("commit", "naive", "none")
+MODES = options.OPTIONS["mode"].choices
 
 # Stanford Alpaca's templates (tatsu-lab/stanford_alpaca, train.py PROMPT_DICT), to the character.
 ALPACA_EN = {

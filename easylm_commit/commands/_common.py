@@ -1,60 +1,64 @@
 """Options shared by the commands that mix (``mix``, ``preview``, ``stats``) and the code
 that turns them into a dictionary, a mixer and a formatter -- one place, so the commands
-cannot drift apart in what ``--alpha`` or ``--demo`` means."""
+cannot drift apart in what ``--alpha`` or ``--demo`` means. The flags that set a dataset
+option are declared with it in ``easylm_commit.options``, with their spelling, default, help and
+checks."""
 
+from __future__ import annotations
+
+import argparse
 import sys
 
+from easylm_commit import options
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.errors import UserError
-from easylm_commit.mixer import SEGMENTERS, CodeMixer
-from easylm_commit.templates import MODES, FieldNames, Formatter, TextFormatter
+from easylm_commit.mixer import CodeMixer
+from easylm_commit.templates import FieldNames, Formatter, TextFormatter
 
 
-# The paper's alphas: 0.9 for COMMIT's instruction data, 0.5 for the alignment corpus.
-ALPHA_INSTRUCTIONS = 0.9
-ALPHA_CORPUS = 0.5
+def add_mixing_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``mix``, ``stats`` and ``preview`` that say what to mix and how, in the
+    order of ``--help``.
 
-
-def add_mixing_arguments(parser):
+    Args:
+        parser: the command's parser; the flags go into its group "mixing".
+    """
     g = parser.add_argument_group("mixing")
     g.add_argument("--demo", action="store_true",
                    help="use the embedded English-Hindi demo dictionary and data where none is given "
                         "(with --text-field: the Hindi demo corpus, mixed into English)")
-    g.add_argument("--dictionary", help="MUSE-format dictionary (one 'source translation' pair a line)")
-    g.add_argument("--reverse-dictionary", action="store_true",
-                   help="use the dictionary target->source (alignment: target-language text into English)")
-    g.add_argument("--drop-identical", action="store_true",
-                   help="drop 'x x' pairs (numbers, names) that MUSE holds many of")
-    g.add_argument("--alpha", type=float, default=None,
-                   help=f"replacement probability (default {ALPHA_INSTRUCTIONS} for instruction "
-                        f"records, {ALPHA_CORPUS} with --text-field, as in the paper)")
-    g.add_argument("--seed", type=int, default=0, help="mixing seed (default 0)")
+    for name in ("dictionary", "reverse_dictionary", "drop_identical", "alpha", "seed"):
+        options.add_flag(g, name)
     g.add_argument("--epoch", type=int, default=0,
                    help="epoch whose mixing to reproduce; 0 matches a training run's first epoch")
-    g.add_argument("--segmenter", choices=sorted(SEGMENTERS), default="default",
-                   help="word segmenter: 'default' cuts Thai text into words with pythainlp when "
-                        "it is installed; 'thai' requires pythainlp; 'regex' never segments Thai")
-    g.add_argument("--no-protect", dest="protect", action="store_false",
-                   help="mix code, URLs, e-mails, identifiers and acronyms too: the paper's plain "
-                        "word model (default: keep them as written)")
-    g.add_argument("--mode", default="commit", help="commit (default) | naive | none")
-    g.add_argument("--template", default="en",
-                   help="prompt template: en (Alpaca), hi, el, th, ta, bn, or a JSON file")
-    g.add_argument("--text-field",
-                   help="mix this field of each record as plain text (an alignment corpus)")
-    g.add_argument("--instruction-field", default="instruction")
-    g.add_argument("--input-field", default="input")
-    g.add_argument("--output-field", default="output")
-    g.add_argument("--strict", action="store_true",
-                   help="stop at the first bad record or malformed dictionary line instead of "
-                        "skipping and counting it")
+    for name in ("segmenter", "protect", "mode", "template", "text_field", "instruction_field",
+                 "input_field", "output_field", "strict"):
+        options.add_flag(g, name)
 
 
-def resolve_demo(args, input_attr="input"):
+def dataset_type(args: argparse.Namespace) -> str:
+    """The dataset type whose defaults the command takes: ``codemix_clm`` with
+    ``--text-field`` (a corpus), else ``commit``.
+
+    Args:
+        args: the parsed command line.
+    """
+    return options.CODEMIX_CLM if args.text_field else options.COMMIT
+
+
+def resolve_demo(args: argparse.Namespace, input_attr: str = "input") -> None:
     """Fill --dictionary and the input from the embedded demo when --demo is given, and
-    the default alpha for what is being mixed."""
+    the default alpha for what is being mixed.
+
+    Args:
+        args: the parsed command line, changed in place.
+        input_attr: the attribute holding the input file (``--input``).
+
+    Raises:
+        UserError: no dictionary or no input, and no ``--demo`` to supply them.
+    """
     if args.alpha is None:
-        args.alpha = ALPHA_CORPUS if args.text_field else ALPHA_INSTRUCTIONS
+        args.alpha = options.default("alpha", dataset_type(args))
     if getattr(args, "demo", False):
         from easylm_commit import demo
 
@@ -71,13 +75,18 @@ def resolve_demo(args, input_attr="input"):
         raise UserError(f"--{input_attr.replace('_', '-')} is required (or --demo for the embedded demo data)")
 
 
-def build_mixer(args):
+def build_mixer(args: argparse.Namespace) -> CodeMixer | None:
+    """The mixer the command line asks for, or None without a dictionary.
+
+    Args:
+        args: the parsed command line; a missing ``--alpha`` is filled in.
+
+    Raises:
+        UserError: a value an option does not accept, a dictionary that cannot be read.
+    """
     if args.alpha is None:
-        args.alpha = ALPHA_CORPUS if args.text_field else ALPHA_INSTRUCTIONS
-    if args.mode not in MODES:
-        raise UserError(f"--mode: unknown mode {args.mode!r} (choose from {', '.join(MODES)})")
-    if not 0.0 <= args.alpha <= 1.0:
-        raise UserError(f"--alpha must be in [0, 1], got {args.alpha}")
+        args.alpha = options.default("alpha", dataset_type(args))
+    options.check_args(args, "mode", "alpha")
     if not args.dictionary:
         return None
     dictionary = BilingualDictionary.load(

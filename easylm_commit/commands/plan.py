@@ -12,6 +12,9 @@ LLaMA to the tables, as one resumable sequence of commands.
    by the next run of the same command; a step killed midway is redone from its start.
 """
 
+from __future__ import annotations
+
+import argparse
 import hashlib
 import importlib.util
 import json
@@ -20,7 +23,7 @@ import shutil
 import subprocess
 import sys
 
-from easylm_commit import experiment
+from easylm_commit import experiment, options
 from easylm_commit.errors import UserError
 
 HELP = "the paper's experiment for one language: checks, then every step, resumable"
@@ -35,7 +38,12 @@ CORPUS_CHECK_BYTES = 100 * 2 ** 20
 DEMO_MODEL = "demo-model"
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``plan``'s flags; those that set a dataset option are declared with it (``options``).
+
+    Args:
+        parser: the command's parser.
+    """
     g = parser.add_argument_group("inputs")
     g.add_argument("--target", help="target language code (hi, el, th, ta, bn, ...; default hi with --demo)")
     g.add_argument("--hf-model", metavar="DIR",
@@ -43,7 +51,7 @@ def add_arguments(parser):
                         "an org/name of the hub already downloaded (with --demo: a debug-size "
                         "stand-in built in OUT/demo-model)")
     g.add_argument("--tokenizer", metavar="TOK", help="LLaMA tokenizer (default: --hf-model)")
-    g.add_argument("--dictionary", help="MUSE dictionary en-<target>.txt")
+    options.add_flag(g, "dictionary", help="MUSE dictionary en-<target>.txt")
     g.add_argument("--instructions", metavar="PATH",
                    help="Alpaca records, local .json/.jsonl (tatsu-lab/stanford_alpaca's alpaca_data.json)")
     g.add_argument("--corpus", default=None,
@@ -70,10 +78,11 @@ def add_arguments(parser):
                    help="skip measuring an epoch with `stats` and use N steps")
     t.add_argument("--align-steps", type=int, default=10000, help="alignment steps (default 10000)")
     t.add_argument("--align-warmup", type=int, default=300, help="alignment warmup steps (default 300)")
-    t.add_argument("--alpha", type=float, default=0.9, help="COMMIT's alpha (default 0.9)")
+    alpha = options.default("alpha", options.COMMIT)
+    options.add_flag(t, "alpha", default=alpha, help=f"COMMIT's alpha (default {alpha})")
     t.add_argument("--lr", type=float, default=2e-5, help="peak learning rate (default 2e-5)")
-    t.add_argument("--batch-size", type=int, default=16, help="sequences per step (default 16)")
-    t.add_argument("--seq-length", type=int, default=512, help="tokens per sequence (default 512)")
+    options.add_flag(t, "batch_size")
+    options.add_flag(t, "seq_length")
     t.add_argument("--mesh-dim", default="1,-1,1",
                    help="EasyLM's --mesh_dim (dp,fsdp,mp; default 1,-1,1: FSDP over all devices)")
     t.add_argument("--dtype", help="EasyLM's compute --dtype (default bf16; fp32 for --demo's "
@@ -85,8 +94,8 @@ def add_arguments(parser):
     t.add_argument("--save-freq", type=int, default=1000,
                    help="steps between checkpoint saves (default 1000; the last step is always saved)")
     t.add_argument("--log-freq", type=int, default=10, help="steps between logged metrics (default 10)")
-    t.add_argument("--tokenizer-processes", type=int, default=4,
-                   help="worker processes mixing the alignment corpus (default 4)")
+    options.add_flag(t, "tokenizer_processes", default=4,
+                     help="worker processes mixing the alignment corpus (default 4)")
     t.add_argument("--train-route", choices=("launcher", "patched"), default="launcher",
                    help="launcher: python -m easylm_commit.llama_train on an unpatched EasyLM "
                         "(default); patched: EasyLM's own llama_train after `easylm-commit patch`")
@@ -118,8 +127,15 @@ def _abs_if_local(path):
     return os.path.abspath(path) if path and os.path.exists(path) else path
 
 
-def resolve(args):
-    """Fill defaults (demo files, tokenizer, tasks) and validate option values."""
+def resolve(args: argparse.Namespace) -> None:
+    """Fill defaults (demo files, tokenizer, tasks) and validate option values.
+
+    Args:
+        args: the parsed command line, changed in place.
+
+    Raises:
+        UserError: a missing input or a value an option does not accept.
+    """
     args.out = os.path.abspath(args.out)
     # The stand-in model lives in --out, as the checkpoints do: built by the first run of a
     # plan (a dry run too, since the checks read it), reused by every later one.
@@ -155,16 +171,15 @@ def resolve(args):
     args.runs = list(dict.fromkeys(runs))
     if "mt" in args.runs and not args.mt_instructions:
         raise UserError("--runs mt needs --mt-instructions (Alpaca translated into the target language)")
-    for name in ("epochs", "align_steps", "batch_size", "seq_length", "save_freq", "log_freq",
-                 "tokenizer_processes"):
+    for name in ("epochs", "align_steps", "save_freq", "log_freq", "tokenizer_processes"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    options.check_args(args, "batch_size", "seq_length")
     if args.steps_per_epoch is not None and args.steps_per_epoch < 1:
         raise UserError(f"--steps-per-epoch must be at least 1, got {args.steps_per_epoch}")
     if args.eval_limit is not None and args.eval_limit < 1:
         raise UserError(f"--eval-limit must be at least 1, got {args.eval_limit}")
-    if not 0.0 <= args.alpha <= 1.0:
-        raise UserError(f"--alpha must be in [0, 1], got {args.alpha}")
+    options.check_args(args, "alpha")
     if args.tasks:
         from easylm_commit.eval.harness import expand_tasks
 
@@ -221,7 +236,8 @@ def run_stats(args, data, mode, template="en", tokenizer=True, text_field=None, 
     argv = [sys.executable, "-m", "easylm_commit.cli", "stats", "--quiet", "--json", "--top", "5",
             "--dictionary", args.dictionary, "--input", data]
     if text_field:
-        argv += ["--text-field", text_field, "--reverse-dictionary", "--alpha", "0.5"]
+        alpha = options.default("alpha", options.CODEMIX_CLM)
+        argv += ["--text-field", text_field, "--reverse-dictionary", "--alpha", str(alpha)]
     else:
         argv += ["--mode", mode, "--alpha", str(args.alpha), "--template", template]
     if args.target == "th":

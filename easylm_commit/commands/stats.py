@@ -8,9 +8,13 @@ scripts (``steps_per_epoch`` at the top level). The computations are in
 ``easylm_commit.coverage``.
 """
 
+from __future__ import annotations
+
+import argparse
 import json
 import sys
 
+from easylm_commit import options
 from easylm_commit.commands._common import (
     add_mixing_arguments, build_formatter, build_mixer, field_options, resolve_demo,
 )
@@ -23,13 +27,18 @@ HELP = "dictionary coverage, expected mixing rate and tokens/steps per epoch"
 TOP = 20
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``stats``' flags: its input and output, the batch shape, and the mixing flags.
+
+    Args:
+        parser: the command's parser.
+    """
     parser.add_argument("--input", help="Alpaca JSON array or JSONL file (a corpus with --text-field)")
     parser.add_argument("--tokenizer", metavar="TOK_DIR",
                         help="Hugging Face tokenizer (directory or hub name) to count tokens and steps")
     # The paper's (and examples/commit.sh's) batch: 16 sequences of 512 tokens on a TPUv3-8.
-    parser.add_argument("--batch-size", type=int, default=16, help="sequences per step (default 16)")
-    parser.add_argument("--seq-length", type=int, default=512, help="tokens per sequence (default 512)")
+    options.add_flag(parser, "batch_size")
+    options.add_flag(parser, "seq_length")
     parser.add_argument("--top", type=int, default=TOP,
                         help=f"uncovered words to list per field (default {TOP})")
     parser.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
@@ -59,12 +68,15 @@ def load_tokenizer(spec):
     return tokenizer
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
+    """Print the numbers; 0 on success.
+
+    Args:
+        args: the parsed command line.
+    """
     from easylm_commit.coverage import dataset_stats
 
-    for name in ("batch_size", "seq_length"):
-        if getattr(args, name) < 1:
-            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    options.check_args(args, "batch_size", "seq_length")
     if args.top < 0:
         raise UserError(f"--top must be 0 or more, got {args.top}")
     resolve_demo(args)
