@@ -246,7 +246,7 @@ _DECLARED = (
                                       "instead of skipping and counting it")),
     Option("host_check_freq", int, _both(100), per_host=True,
            help="on a pod: compare every host's batch at the first batch and every N batches; 0 "
-                "turns the host checks off ([Running on a pod](#running-on-a-pod))"),
+                "turns the host checks off ([Running on a pod](docs/pods.md))"),
 )
 
 OPTIONS: dict[str, Option] = {o.name: o for o in _DECLARED}

@@ -39,6 +39,7 @@ TYPED = [
     "easylm_commit.hf_paths",
     "easylm_commit.llama_train",
     "easylm_commit.mixer",
+    "easylm_commit.options",
     "easylm_commit.patching",
     "easylm_commit.pod",
     "easylm_commit.progress",
