@@ -18,7 +18,10 @@ parallel; results are consumed in submission order and the cursor only moves whe
 is handed out, so batches are identical to the one-process run and resume stays exact.
 They are spawned, not forked: forking a process that has started JAX's threads can hang.
 A worker that dies (``kill -9``, the OOM killer) or raises is replaced and its chunks built
-again -- chunks are pure functions of their positions, so no batch changes.
+again -- chunks are pure functions of their positions, so no batch changes. Workers never
+outlive their trainer: one that ends or drops the iterator stops them, Ctrl-C is left to the
+trainer, and when the trainer dies without clean-up (``kill -9``, the OOM killer, SIGTERM,
+``os._exit``) they exit too -- at once on Linux, within a second elsewhere (``_follow_parent``).
 
 On a pod (several JAX processes) the hosts compare digests of the config, the dictionary
 and the batches (``host_check_freq``; see ``pod.py``) and all stop if they differ.
@@ -27,9 +30,15 @@ and the batches (``host_check_freq``; see ``pod.py``) and all stop if they diffe
 import collections
 import concurrent.futures
 import contextlib
+import ctypes
 import dataclasses
 import itertools
-import multiprocessing
+import multiprocessing.context
+import os
+import signal
+import sys
+import threading
+import time
 
 import mlxu
 import numpy as np
@@ -131,6 +140,69 @@ class SampleBuilder:
 # -- worker processes ----------------------------------------------------------------------
 _worker_builder = _worker_records = None
 
+# How often a worker checks that the process that started it is still there. Only the path
+# without a parent-death signal waits this long (see ``_follow_parent``).
+PARENT_CHECK_SECONDS = 1.0
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _follow_parent(parent_pid, spawned_by_main_thread):
+    """End this worker when the trainer that started it is gone, however it ended.
+
+    A trainer killed by ``kill -9``, the OOM killer, SIGTERM (Slurm, Kubernetes, TPU
+    preemption) or ``os._exit`` runs none of its clean-up, and the executor's workers would
+    otherwise wait on their queue for ever, holding memory and the trainer's stdout (a
+    ``| tee`` after the trainer never returns). Two ways:
+
+    * Linux's parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGKILL)``; ctypes, as the
+      standard library has no binding): immediate. The kernel sends it when the *thread*
+      that started the worker ends, not the process, so it is only set when that was the
+      trainer's main thread (whose end is the process's end); a worker started from another
+      thread that later ends must not die with it.
+    * A daemon thread that compares ``os.getppid()`` with the trainer's pid every
+      ``PARENT_CHECK_SECONDS``: an orphan is re-parented (to init or a subreaper), so its
+      parent pid changes (PyTorch's DataLoader workers watch theirs the same way).
+      Portable (POSIX); it also covers a trainer that died before the signal was set (the
+      first check runs at once) and workers started from another thread.
+    """
+    if spawned_by_main_thread and sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no usable libc: the thread below still watches
+            pass
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="easylm-commit: exit with the trainer", daemon=True).start()
+
+
+class _WorkerProcess(multiprocessing.context.SpawnProcess):
+    """A spawned worker that ends with its trainer (``_follow_parent``) and ignores Ctrl-C.
+
+    Which thread starts a worker depends on the Python version and the executor's options
+    (the submitting thread on 3.9-3.13, the executor's manager thread when it replaces a
+    worker under ``max_tasks_per_child``), so ``start`` records it rather than assuming.
+    """
+
+    def start(self):
+        self._trainer = (os.getpid(), threading.current_thread() is threading.main_thread())
+        super().start()
+
+    def run(self):
+        # Ctrl-C reaches the whole foreground process group. It is the trainer's to handle:
+        # its exit (or death) ends the workers, and they print no KeyboardInterrupt
+        # traceback each.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _follow_parent(*self._trainer)
+        super().run()
+
+
+class _WorkerContext(multiprocessing.context.SpawnContext):
+    Process = _WorkerProcess
+
 
 def _worker_init(builder, records):
     global _worker_builder, _worker_records
@@ -198,7 +270,7 @@ def built_chunks(builder, records, epoch, position, processes, chunk_records):
         work, tasks = _worker_run, _chunks(records.iterate(epoch, position), chunk_records)
     else:
         work, tasks = _worker_run_range, records.ranges(epoch, position, chunk_records)
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _WorkerContext()
 
     def start():
         return concurrent.futures.ProcessPoolExecutor(
