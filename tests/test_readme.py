@@ -210,3 +210,31 @@ def test_the_parse_check_catches_renamed_options_and_commands(capsys):
 def test_every_easylm_commit_line_parses(block, argv):
     problem = parse_problem(argv)
     assert problem is None, f"{block.id}: easylm-commit {' '.join(argv)}: {problem}"
+
+
+def github_anchor(heading):
+    """The id GitHub gives a Markdown heading: lowercase, punctuation but - and _ dropped,
+    spaces to -."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_every_link_between_the_pages_resolves():
+    # The README was split into docs/ pages: a link to a moved section, a renamed heading or a
+    # deleted file must fail here rather than on GitHub.
+    broken = []
+    pages = READMES + [ROOT / "CONTRIBUTING.md"]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+://|mailto:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            dest = (page.parent / path).resolve() if path else page
+            if not dest.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no such file)")
+            elif anchor and dest.suffix == ".md":
+                headings = re.findall(r"^#+ (.+)$", dest.read_text(encoding="utf-8"), re.M)
+                if anchor not in {github_anchor(h) for h in headings}:
+                    broken.append(f"{page.relative_to(ROOT)}: {target} (no such heading)")
+    assert not broken, broken
