@@ -53,7 +53,10 @@ def main() -> int:
     status (2 for a ``UserError``)."""
     from easylm_commit.easylm_path import ensure_importable
 
+    from easylm_commit import options
+
     try:
+        options.check_flag_keys(sys.argv[1:])
         ensure_importable()
         import EasyLM.data
 

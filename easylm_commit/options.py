@@ -295,10 +295,64 @@ def config_dict(dataset_type: str, updates: Mapping[str, Any] | None = None) -> 
     """
     import mlxu
 
+    check_keys(dataset_type, updates or {})
     config = mlxu.config_dict()
     for option in options_of(dataset_type):
         setattr(config, option.name, option.defaults[dataset_type])
     return mlxu.update_config_dict(config, updates)
+
+
+def unknown_key_message(dataset_type: str, key: str, label: str | None = None) -> str:
+    """``commit has no option 'alpah' (did you mean 'alpha'?)``: the one line for a misspelt key.
+
+    Args:
+        dataset_type: ``commit`` or ``codemix_clm``.
+        key: the key that is not an option of the type.
+        label: how the message names the key (a flag, say); default the key itself.
+    """
+    import difflib
+
+    names = [o.name for o in options_of(dataset_type)]
+    near = difflib.get_close_matches(key, names, n=1)
+    hint = f"did you mean {near[0]!r}?" if near else f"its options: {', '.join(names)}"
+    return f"{label or repr(key)}: dataset type {dataset_type} has no option {key!r} ({hint})"
+
+
+def check_keys(dataset_type: str, config: Mapping[str, Any]) -> None:
+    """Refuse a key of ``config`` that is not an option of ``dataset_type``.
+
+    ``mlxu.update_config_dict`` adds any key it is given, so without this a misspelt
+    ``alpah=0.5`` would be kept beside the real ``alpha`` and silently do nothing.
+
+    Args:
+        dataset_type: ``commit`` or ``codemix_clm``.
+        config: the keys a caller asks for.
+
+    Raises:
+        UserError: naming the first unknown key and the nearest valid one.
+    """
+    names = {o.name for o in options_of(dataset_type)}
+    for key in config:
+        if key not in names:
+            raise UserError(unknown_key_message(dataset_type, key))
+
+
+def check_flag_keys(argv: Iterable[str]) -> None:
+    """Refuse an EasyLM flag ``--train_dataset.<type>.<key>`` (or ``--eval_dataset...``) of
+    one of this package's types whose key the type does not have -- one line, before EasyLM's
+    own flag parser stops on it with a traceback.
+
+    Args:
+        argv: the command line.
+
+    Raises:
+        UserError: naming the flag and the nearest valid key.
+    """
+    for arg in argv:
+        parts = arg.split("=", 1)[0].lstrip("-").split(".")
+        if len(parts) == 3 and parts[0] in ("train_dataset", "eval_dataset") and parts[1] in TYPES:
+            if parts[2] not in {o.name for o in options_of(parts[1])}:
+                raise UserError(unknown_key_message(parts[1], parts[2], label=arg.split("=", 1)[0]))
 
 
 def check(name: str, value: Any, label: str | None = None) -> None:

@@ -5,6 +5,7 @@ README's table. These tests prove the rest followed; CONTRIBUTING.md names them.
 
 import argparse
 import importlib
+import os
 import re
 import sys
 from pathlib import Path
@@ -317,3 +318,33 @@ def test_the_table_lists_every_option_with_each_types_default():
     assert rows["alpha"].startswith("| `alpha` | 0.9 | 0.5 |")
     assert rows["mode"].startswith("| `mode` | `commit` | – |")
     assert rows["text_field"].startswith("| `text_field` | – | `text` |")
+
+
+# -- a misspelt key is an error, not a silent extra key (issue: unknown keys) -----------------
+def test_a_misspelt_key_in_the_python_api_names_the_nearest_option():
+    pytest.importorskip("mlxu")
+    from easylm_commit.dataset_types import CodeMixCLMDataset, CommitDataset
+
+    with pytest.raises(UserError, match=r"'alpah': dataset type commit has no option 'alpah' \(did you mean 'alpha'\?\)"):
+        CommitDataset.get_default_config({"alpah": 0.5})
+    with pytest.raises(UserError, match="codemix_clm has no option 'mode'"):
+        CodeMixCLMDataset.get_default_config({"mode": "naive"})  # an option of commit only
+    assert CommitDataset.get_default_config({"alpha": 0.5}).alpha == 0.5
+
+
+def test_a_misspelt_easylm_flag_stops_the_launcher_with_one_line_before_easylm_starts(tmp_path):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "EASYLM_DIR"}  # refused before EasyLM is needed
+    proc = subprocess.run(
+        [sys.executable, "-m", "easylm_commit.llama_train", "--train_dataset.type=commit",
+         "--train_dataset.commit.dictionry=en-hi.txt"],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "easylm_commit.llama_train: error: --train_dataset.commit.dictionry: dataset type commit "
+        "has no option 'dictionry' (did you mean 'dictionary'?)"]
+    # Other components' flags and other types are EasyLM's to check.
+    options.check_flag_keys(["--train_dataset.json.path=x", "--llama.base_model=debug",
+                             "--train_dataset.commit.alpha=0.9"])
