@@ -17,6 +17,7 @@ import pytest
 TYPED = [
     "easylm_commit.atomic",
     "easylm_commit.cli",
+    "easylm_commit.commands.dictcmd",
     "easylm_commit.commands.doctor",
     "easylm_commit.commands.evaluate",
     "easylm_commit.commands.fetch",
@@ -25,6 +26,7 @@ TYPED = [
     "easylm_commit.demo",
     "easylm_commit.demo.model",
     "easylm_commit.dictionary",
+    "easylm_commit.dictionary_tools",
     "easylm_commit.easylm_path",
     "easylm_commit.errors",
     "easylm_commit.eval",
