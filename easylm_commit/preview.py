@@ -23,10 +23,14 @@ the response is trained on (``tokens.py``), and Alpaca's prompt ends at ``### Re
 without a newline, so printed as one string the response would run on after the colon.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import html
+from typing import TYPE_CHECKING
 
-from easylm_commit.mixer import CodeMixer
+if TYPE_CHECKING:
+    from easylm_commit.templates import Sample
 
 TEMPLATE, TARGET, REPLACEABLE, PROTECTED = "template", "target", "replaceable", "protected"
 
@@ -124,70 +128,25 @@ def report_spans(text, report, base=()):
     return spans
 
 
-class PreviewBuilder:
-    """Records -> ``PreviewSample``s through a ``Formatter`` (instruction data) or a
-    ``TextFormatter`` (a corpus field): the formatter's own reports give the marks.
+def preview_sample(sample: Sample, title: str) -> PreviewSample:
+    """The ``PreviewSample`` of a transform's ``Sample`` made with ``report=True``: each of
+    its pieces marked from its own report (``Sample.segment_reports``; template text carries
+    the ``template`` class), the prompt's pieces before the response.
 
     In ``none`` mode nothing is mixed, but the words a mixer *could* replace are still
-    marked: they come from the same dictionary and segmenter at alpha = 0, whose report
-    lists every covered word as kept.
+    marked: the reports are then the mixer's at alpha = 0, which list every covered word as
+    kept (``Formatter.format``).
     """
-
-    def __init__(self, formatter, mixer=None, epoch=0):
-        self.formatter = formatter
-        self.mixer = mixer
-        self.epoch = epoch
-        self.mode = formatter.mode
-        self.coverage_mixer = None
-        if mixer is not None and self.mode == "none":
-            self.coverage_mixer = CodeMixer(mixer.dictionary, 0.0, segmenter=mixer.segmenter,
-                                            protect=mixer.protect)
-
-    def build(self, record, index, title):
-        key = (self.epoch, index)
-        if self.mode == "text":
-            return self._text(record, key, title)
-        return self._instruction(record, key, title)
-
-    def _text(self, record, key, title):
-        sample = self.formatter.format(record, key, report=True)
-        report = sample.reports.get(self.formatter.field)
-        preview = PreviewSample(title, report_spans(sample.response, report))
-        _count(preview, [report])
-        return preview
-
-    def _instruction(self, record, key, title):
-        f = self.formatter
-        sample = f.format(record, key, report=True)
-        reports = dict(sample.reports)
-        if self.coverage_mixer is not None and not reports:
-            # none mode: mark what could be replaced (the texts are unmixed, so the alpha = 0
-            # report's spans index them directly).
-            for kind in ("instruction", "input", "output"):
-                text = getattr(sample, kind)
-                if text:
-                    reports[kind] = self.coverage_mixer.mix_with_report(text)
-        # Template pieces were mixed (naive mode) under ("template", j) in segment order.
-        template_reports = iter([reports[k] for k in sorted(
-            (k for k in reports if isinstance(k, tuple) and k[0] == "template"),
-            key=lambda k: k[1])])
-        spans, used = [], []
-        response_start = None
-        for text, kind in sample.segments:
-            if kind == "output" and response_start is None:
-                response_start = len(spans)  # the formatter's last segment is the response
-            if kind == TEMPLATE:
-                report = next(template_reports, None) if f.mode == "naive" else None
-                spans += report_spans(text, report, (TEMPLATE,))
-            else:
-                report = reports.get(kind)
-                spans += report_spans(text, report)
-            used.append(report)
-        if response_start is None:
+    spans = []
+    response_start = 0
+    reports = sample.segment_reports or [None] * len(sample.segments)
+    for i, ((text, kind), report) in enumerate(zip(sample.segments, reports)):
+        if i == len(sample.prompt_segments):
             response_start = len(spans)
-        preview = PreviewSample(title, spans, response_start=response_start)
-        _count(preview, used)
-        return preview
+        spans += report_spans(text, report, (TEMPLATE,) if kind == TEMPLATE else ())
+    preview = PreviewSample(title, spans, response_start=response_start)
+    _count(preview, reports)
+    return preview
 
 
 def _count(sample, reports):

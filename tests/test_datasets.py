@@ -389,19 +389,13 @@ class FailingBuilder:
         return self.builder(items)
 
 
-class WrappedCommit(CommitDataset):
-    wrap = None
-
-    def _builder(self):
-        return self.wrap(super()._builder())
-
-
 def wrapped(data, tokenizer, wrap, **updates):
+    """A dataset whose chunks are built by ``wrap`` around its own transform."""
     config = dict(path=str(data / "alpaca.json"), dictionary=str(data / "en-hi.txt"),
                   seq_length=32, batch_size=2, records_per_chunk=4, tokenizer_processes=2)
     config.update(updates)
-    ds = WrappedCommit(CommitDataset.get_default_config(config), tokenizer)
-    ds.wrap = wrap
+    ds = CommitDataset(CommitDataset.get_default_config(config), tokenizer)
+    ds.transform = wrap(ds.transform)
     return ds
 
 
