@@ -287,6 +287,24 @@ def test_config_errors_name_the_problem(data, tokenizer):
         commit(data, tokenizer, mode="mixed")
 
 
+def test_a_text_processor_is_refused_as_it_could_only_be_ignored(data, tokenizer):
+    """EasyLM's ``DatasetFactory`` hands a registered type ``None`` for its text processor
+    (the patch and ``registry.install`` alike; tests/test_easylm_train.py trains through
+    both). These types format records themselves, so another would be silently ignored."""
+    class TextProcessor:  # EasyLM's, as far as the dataset can tell
+        pass
+
+    config = CommitDataset.get_default_config(dict(path=str(data / "alpaca.json"),
+                                                   dictionary=str(data / "en-hi.txt")))
+    assert isinstance(CommitDataset(config, tokenizer, None), CommitDataset)
+    for make in (CommitDataset, CodeMixCLMDataset):
+        with pytest.raises(UserError, match="^text_processor must be None: the commit and "
+                                            "codemix_clm dataset types format records themselves "
+                                            r"\(got a TextProcessor; set their template and field "
+                                            r"options instead\)$"):
+            make(make.get_default_config(dict(config)), tokenizer, TextProcessor())
+
+
 def test_batches_are_identical_across_processes_with_different_hash_seeds(data, llama_tokenizer_dir):
     script = textwrap.dedent(f"""
         import hashlib, sys
