@@ -24,6 +24,8 @@ On a pod (several JAX processes) the hosts compare digests of the config, the di
 and the batches (``host_check_freq``; see ``pod.py``) and all stop if they differ.
 """
 
+from __future__ import annotations
+
 import collections
 import concurrent.futures
 import contextlib
@@ -191,7 +193,8 @@ class _EasyLMDataset:
             registered type (see ``_refuse_text_processor``).
     """
 
-    def __init__(self, config, tokenizer, text_processor=None):
+    def __init__(self, config: mlxu.ConfigDict | dict | None, tokenizer,
+                 text_processor: None = None):
         _refuse_text_processor(text_processor)
         self.config = self.get_default_config(config)
         self._tokenizer = tokenizer
@@ -285,7 +288,7 @@ class _EasyLMDataset:
             self._stream = RecordStream(dataset, shuffle=c.shuffle, seed=c.seed, where=c.path)
         return self._stream
 
-    def _transform(self, formatter):
+    def _build_transform(self, formatter):
         """The type's transform, and what ``Packed`` says when every record is skipped."""
         self.formatter = formatter
         self.transform = RecordTransform(formatter, self._tokenizer, strict=self.config.strict)
@@ -361,7 +364,7 @@ def _refuse_text_processor(text_processor):
     is not ``None`` comes from a caller's own code, and is refused."""
     if text_processor is not None:
         raise UserError(
-            f"text_processor must be None: the commit and codemix_clm dataset types format "
+            "text_processor must be None: the commit and codemix_clm dataset types format "
             f"records themselves (got a {type(text_processor).__name__}; set their template "
             "and field options instead)")
 
@@ -394,6 +397,15 @@ class CommitDataset(_EasyLMDataset):
 
     ``mode``: ``commit`` (template kept, I/X/Y mixed), ``naive`` (template mixed too) or
     ``none`` (plain Alpaca). Loss on the response and EOS only.
+
+    Args:
+        config: the ``commit`` config (``get_default_config``; EasyLM's
+            ``--train_dataset.commit.*`` flags).
+        tokenizer: EasyLM's tokenizer (a Hugging Face tokenizer with BOS and EOS tokens).
+        text_processor: ``None``, as EasyLM passes it (``_refuse_text_processor``).
+
+    Raises:
+        UserError: a config value out of range, a missing file, a text processor.
     """
 
     @staticmethod
@@ -411,7 +423,8 @@ class CommitDataset(_EasyLMDataset):
         config.output_field = 'output'
         return mlxu.update_config_dict(config, updates)
 
-    def __init__(self, config, tokenizer, text_processor=None):
+    def __init__(self, config: mlxu.ConfigDict | dict | None, tokenizer,
+                 text_processor: None = None):
         super().__init__(config, tokenizer, text_processor)
         # Not deferred on a pod: EasyLM builds its model from seq_length before the check.
         self._check_config()
@@ -419,7 +432,7 @@ class CommitDataset(_EasyLMDataset):
         with self._building():
             mixer = self._mixer(c.reverse_dictionary) if c.mode != 'none' else None
             fields = FieldNames(c.instruction_field, c.input_field, c.output_field)
-            self._transform(Formatter(mixer, mode=c.mode, template=c.template, fields=fields))
+            self._build_transform(Formatter(mixer, mode=c.mode, template=c.template, fields=fields))
 
 
 class CodeMixCLMDataset(_EasyLMDataset):
@@ -428,6 +441,15 @@ class CodeMixCLMDataset(_EasyLMDataset):
 
     ``reverse_dictionary`` defaults to True: dictionaries are MUSE en-xx files and the
     corpus is in xx, so the file is read xx -> en.
+
+    Args:
+        config: the ``codemix_clm`` config (``get_default_config``; EasyLM's
+            ``--train_dataset.codemix_clm.*`` flags).
+        tokenizer: EasyLM's tokenizer (a Hugging Face tokenizer with BOS and EOS tokens).
+        text_processor: ``None``, as EasyLM passes it (``_refuse_text_processor``).
+
+    Raises:
+        UserError: a config value out of range, a missing file, a text processor.
     """
 
     @staticmethod
@@ -438,12 +460,13 @@ class CodeMixCLMDataset(_EasyLMDataset):
         config.reverse_dictionary = True
         return mlxu.update_config_dict(config, updates)
 
-    def __init__(self, config, tokenizer, text_processor=None):
+    def __init__(self, config: mlxu.ConfigDict | dict | None, tokenizer,
+                 text_processor: None = None):
         super().__init__(config, tokenizer, text_processor)
         self._check_config()
         with self._building():
             self.mixer = self._mixer(self.config.reverse_dictionary)
-            self._transform(TextFormatter(self.mixer, self.config.text_field))
+            self._build_transform(TextFormatter(self.mixer, self.config.text_field))
 
 
 DATASET_TYPES = {"commit": CommitDataset, "codemix_clm": CodeMixCLMDataset}
