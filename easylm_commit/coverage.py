@@ -52,21 +52,21 @@ class FieldCoverage:
     uncovered: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
     @property
-    def coverage(self):
+    def coverage(self) -> float:
         return _share(self.covered, self.words)
 
     @property
-    def observed_mixing_rate(self):
+    def observed_mixing_rate(self) -> float:
         return _share(self.replaced, self.words)
 
     @property
-    def identical_rate(self):
+    def identical_rate(self) -> float:
         return _share(self.identical, self.words)
 
-    def expected_mixing_rate(self, alpha):
+    def expected_mixing_rate(self, alpha: float) -> float:
         return alpha * self.coverage
 
-    def merge(self, other):
+    def merge(self, other: FieldCoverage) -> None:
         self.words += other.words
         self.covered += other.covered
         self.replaced += other.replaced
@@ -75,7 +75,7 @@ class FieldCoverage:
         self.protected_words += other.protected_words
         self.uncovered.update(other.uncovered)
 
-    def as_dict(self, alpha, top=20):
+    def as_dict(self, alpha: float, top: int = 20) -> dict:
         return {
             "words": self.words,
             "covered": self.covered,
@@ -145,7 +145,7 @@ class CoverageCounter:
                                     protect=self.protect)
         return self.add_report(name, self._mixer.mix_with_report(text))
 
-    def total(self):
+    def total(self) -> FieldCoverage:
         all_fields = FieldCoverage("all")
         for counts in self.fields.values():
             all_fields.merge(counts)
@@ -166,11 +166,11 @@ class TokenStats:
     steps_per_epoch: int
     longer_than_seq: int  # samples that a non-packing loader would truncate
 
-    def as_dict(self):
+    def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-def token_stats(lengths, batch_size, seq_length):
+def token_stats(lengths: Iterable[int], batch_size: int, seq_length: int) -> TokenStats:
     """Packed steps: all samples of an epoch concatenated and cut into ``batch_size`` rows of
     ``seq_length`` tokens, so steps = ceil(total tokens / (batch_size * seq_length))."""
     lengths = list(lengths)
@@ -199,7 +199,7 @@ class DatasetStats:
     total: FieldCoverage
     tokens: TokenStats = None  # only with a tokenizer
 
-    def as_dict(self, top=20):
+    def as_dict(self, top: int = 20) -> dict:
         return {
             "records": self.records,
             "skipped": self.skipped,

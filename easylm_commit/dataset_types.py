@@ -292,7 +292,8 @@ class _EasyLMDataset:
         """The type's transform, and what ``Packed`` says when every record is skipped."""
         self.formatter = formatter
         self.transform = RecordTransform(formatter, self._tokenizer, strict=self.config.strict)
-        self._packed.check = "check " + ", ".join(f"{k}={v}" for k, v in formatter.options.items())
+        options = formatter.field_options.items()
+        self._packed.check = "check " + ", ".join(f"{k}={v}" for k, v in options)
 
     def _chunks_from(self, epoch, position):
         c = self.config

@@ -30,6 +30,7 @@ import html
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from easylm_commit.mixer import MixResult
     from easylm_commit.templates import Sample
 
 TEMPLATE, TARGET, REPLACEABLE, PROTECTED = "template", "target", "replaceable", "protected"
@@ -92,23 +93,23 @@ class PreviewSample:
     replaced: int = 0
 
     @property
-    def text(self):
+    def text(self) -> str:
         return "".join(s.text for s in self.spans)
 
     @property
-    def prompt_spans(self):
+    def prompt_spans(self) -> list[Span]:
         return self.spans[:self.response_start]
 
     @property
-    def response_spans(self):
+    def response_spans(self) -> list[Span]:
         return self.spans[self.response_start:]
 
-    def texts(self, cls):
+    def texts(self, cls: str) -> list[str]:
         """The texts of the spans that carry ``cls``, in order."""
         return [s.text for s in self.spans if cls in s.classes]
 
 
-def report_spans(text, report, base=()):
+def report_spans(text: str, report: MixResult | None, base: tuple = ()) -> list[Span]:
     """Spans of one mixed text from its ``MixResult``; ``base`` classes go on every span."""
     if report is None:
         return [Span(text, base)] if text else []
@@ -157,12 +158,12 @@ def _count(sample, reports):
             sample.replaced += r.replaced
 
 
-def counts_line(sample):
+def counts_line(sample: PreviewSample) -> str:
     return (f"{sample.replaced} of {sample.covered} covered words replaced "
             f"({sample.words} words in the mixed parts)")
 
 
-def legend_items(samples):
+def legend_items(samples: list[PreviewSample]) -> list[tuple[str, str]]:
     """The legend entries that apply: a corpus has no template."""
     has_template = any(TEMPLATE in span.classes for s in samples for span in s.spans)
     return [(cls, label) for cls, label in LEGEND if cls != TEMPLATE or has_template]
@@ -185,7 +186,8 @@ def to_rich_text(spans):
     return text
 
 
-def render_terminal(samples, console, heading=None, legend=True):
+def render_terminal(samples: list[PreviewSample], console, heading: str | None = None,
+                    legend: bool = True) -> None:
     """Print the samples; ``console`` is a ``rich.console.Console`` (it drops colour when
     the output is not a terminal)."""
     from rich.text import Text
@@ -215,7 +217,7 @@ def _span_html(span):
     return f'<span class="{" ".join(span.classes)}">{text}</span>'
 
 
-def render_html(samples, heading="COMMIT preview", meta=""):
+def render_html(samples: list[PreviewSample], heading: str = "COMMIT preview", meta: str = "") -> str:
     """A standalone page: inline CSS, no scripts, every piece of data escaped. Each sample is
     a ``<div class="sample">`` whose spans carry the classes ``template``, ``target`` and
     ``replaceable``."""

@@ -295,7 +295,7 @@ class Formatter:
         self._coverage = None
 
     @property
-    def options(self) -> dict[str, str]:
+    def field_options(self) -> dict[str, str]:
         """The options that name the fields read, and their values: what to check when
         records lack a field."""
         f = self.fields
@@ -409,7 +409,7 @@ class TextFormatter:
         self.field = field
 
     @property
-    def options(self) -> dict[str, str]:
+    def field_options(self) -> dict[str, str]:
         """The option that names the field read, and its value."""
         return {"text_field": self.field}
 

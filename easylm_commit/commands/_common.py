@@ -110,7 +110,7 @@ def field_options(formatter):
     """``check --text-field F`` (or the three instruction fields): the formatter's field
     options as flags, what to look at when records lack a field (``BadRecords.all_skipped``)."""
     return "check " + ", ".join(f"--{name.replace('_', '-')} {value}"
-                                for name, value in formatter.options.items())
+                                for name, value in formatter.field_options.items())
 
 
 def build_formatter(args, mixer):
