@@ -301,6 +301,11 @@ class Formatter:
         f = self.fields
         return {"instruction_field": f.instruction, "input_field": f.input, "output_field": f.output}
 
+    @property
+    def description(self) -> str:
+        """What is formatted, in a few words (``mode commit``)."""
+        return f"mode {self.mode}"
+
     def read_fields(self, record: dict) -> tuple[str, str, str]:
         """(instruction, input, output) as strings; ``InvalidRecord`` names what is wrong."""
         f = self.fields
@@ -412,6 +417,11 @@ class TextFormatter:
     def field_options(self) -> dict[str, str]:
         """The option that names the field read, and its value."""
         return {"text_field": self.field}
+
+    @property
+    def description(self) -> str:
+        """What is formatted, in a few words (``text field 'text'``)."""
+        return f"text field {self.field!r}"
 
     def read_fields(self, record: dict) -> tuple[str]:
         return (text_field(record, self.field),)

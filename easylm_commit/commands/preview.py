@@ -69,8 +69,7 @@ def run(args):
             after = f" from record {args.offset} on" if args.offset else ""
             raise UserError(bad.all_skipped(args.input + after, field_options(transform.formatter)))
         raise UserError(f"{args.input}: no valid record to show from record {args.offset} on")
-    what = f"text field {args.text_field!r}" if args.text_field else f"mode {args.mode}"
-    meta = (f"{args.input} - {what}, alpha {args.alpha if mixer else 0}, seed {args.seed}, "
+    meta = (f"{args.input} - {transform.formatter.description}, alpha {args.alpha if mixer else 0}, seed {args.seed}, "
             f"epoch {args.epoch}, dictionary {args.dictionary or '-'}"
             + (" (reversed)" if args.reverse_dictionary else ""))
     if args.html:

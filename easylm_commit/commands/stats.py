@@ -146,7 +146,7 @@ def _print_tables(r, args):
         console.print(top)
     t = r["tokens"]
     if t:
-        layout = "BOS + text + EOS" if args.text_field else "BOS + prompt + response + EOS"
+        layout = "BOS + text + EOS" if r["mode"] == "text" else "BOS + prompt + response + EOS"
         tok = Table(title=f"Tokens ({layout})")
         tok.add_column("", no_wrap=True)
         tok.add_column("", justify="right")
