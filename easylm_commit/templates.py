@@ -219,7 +219,7 @@ class Sample:
         prompt: the prompt's texts joined.
         instruction, input, output: the (mixed) fields; for a corpus text ``output`` is the
             text and the others are empty.
-        fields: the record's fields as written after mixing, under the record's own names:
+        mixed_fields: the record's fields as written after mixing, under its own names:
             what ``easylm-commit mix`` writes back into the record.
         reports: with ``report=True``, the ``MixResult`` of each field under its name
             (``instruction``, ``input``, ``output``, or the corpus field's name) and of each
@@ -238,7 +238,7 @@ class Sample:
     instruction: str
     input: str
     output: str
-    fields: dict[str, str]
+    mixed_fields: dict[str, str]
     reports: dict = dataclasses.field(default_factory=dict)
     segment_reports: list = dataclasses.field(default_factory=list)
     words: int = 0
@@ -387,7 +387,8 @@ class Formatter:
             prompt_segments=segments, response=response, response_kind="output",
             prompt="".join([text for text, _ in segments]),
             instruction=values["instruction"], input=mixed_input, output=response,
-            fields={f.instruction: values["instruction"], f.input: mixed_input, f.output: response},
+            mixed_fields={f.instruction: values["instruction"], f.input: mixed_input,
+                          f.output: response},
             reports=reports, segment_reports=segment_reports or [],
             words=counts[0], replaced=counts[1],
         )
@@ -443,7 +444,7 @@ class TextFormatter:
                 text, words, replaced = self.mixer.mix_counted(text, k)
         return Sample(
             prompt_segments=[], response=text, response_kind="text", prompt="",
-            instruction="", input="", output=text, fields={self.field: text},
+            instruction="", input="", output=text, mixed_fields={self.field: text},
             reports=reports, segment_reports=[reports.get(self.field)] if report else [],
             words=words, replaced=replaced,
         )

@@ -266,5 +266,5 @@ def test_every_field_has_a_report_and_the_record_gets_its_fields_back_by_its_own
     record = {"question": RECORD["instruction"], "answer": RECORD["output"]}
     s = f.format(record, key=(0,), report=True)
     assert s.reports["input"].text == "" and s.reports["input"].words == 0  # empty, still counted
-    assert s.fields == {"question": s.instruction, "context": "", "answer": s.output}
+    assert s.mixed_fields == {"question": s.instruction, "context": "", "answer": s.output}
     assert "input" not in [k for _, k in s.segments]  # no input: the no-input template

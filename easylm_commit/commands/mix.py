@@ -57,11 +57,11 @@ def run(args):
 
 
 def mixed_record(record: dict, sample: Sample) -> dict:
-    """The record with its fields as mixed (``Sample.fields``); other fields (an ``id``, a
+    """The record with its fields as mixed (``Sample.mixed_fields``); other fields (an ``id``, a
     ``category``) pass through untouched. A sample with a prompt also gets the exact
     ``prompt`` and ``response`` strings a model is trained on."""
     row = dict(record)
-    row.update(sample.fields)
+    row.update(sample.mixed_fields)
     if sample.prompt_segments:
         row["prompt"], row["response"] = sample.prompt, sample.response
     return row
