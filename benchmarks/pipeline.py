@@ -205,7 +205,7 @@ def epoch_tokens(name, paths, tokenizer):
         ds = CommitDataset(CommitDataset.get_default_config(dict(
             path=paths["records"], dictionary=paths["dictionary"], alpha=0.9,
             protect=name == "commit")), tokenizer)
-        chunks = built_chunks(ds._builder(), ds._records(), 0, 0, 1, n)
+        chunks = built_chunks(ds.transform, ds._records(), 0, 0, 1, n)
         return sum(len(t) for _, _, t, _ in next(chunks).examples)
     if name == "easylm":
         from EasyLM.data import TextProcessor
@@ -375,7 +375,7 @@ def _stages():
         ("mixing: protected-span checks", [protect], []),
         ("mixing: split, lookups, draws, writing", [mix], [protect, surface]),
         ("formatting (template, fields, Sample)", [(templates.Formatter, "format")], [mix]),
-        ("tokenizing (SentencePiece C++, ids and masks)", [(dataset_types, "instruction_tokens")], [create]),
+        ("tokenizing (SentencePiece C++, ids and masks)", [(tokens, "tokens_and_masks")], [create]),
         ("packing (Packer)", [(packing.Packer, "add"), (packing.Packer, "pop")], []),
     )
 
@@ -751,7 +751,7 @@ def run(args, workdir):
                 tok = fast_tokenizer(tok_dir)
                 encode_batch(tok, ["probe"])
                 rows["encoding"].add(time_encoding(
-                    tok, [s.segments[:-1] for s in samples], [s.response for s in samples]))
+                    tok, [s.prompt_segments for s in samples], [s.response for s in samples]))
         log(f"repeat {r + 1}/{args.repeat} (load {os.getloadavg()[0]:.2f}), records/s wall (cpu): " + "  ".join(
             f"{k}={rows[k].records / rows[k].times[-1]:,.0f} ({rows[k].records / rows[k].cpu_times[-1]:,.0f})"
             for k in rows if rows[k].times and rows[k].records))

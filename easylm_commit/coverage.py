@@ -9,20 +9,29 @@
 - The most frequent uncovered words: what to add to a dictionary, or a sign of a tokenization
   mismatch (e.g. a dictionary of lowercased words with diacritics stripped).
 - Tokens: lengths of the formatted, mixed samples exactly as training builds them
-  (``tokens.instruction_tokens``: BOS + prompt + response + EOS; ``tokens.text_tokens`` for a
+  (``transform.RecordTransform``: BOS + prompt + response + EOS, or BOS + text + EOS for a
   corpus) and the optimizer steps one epoch takes when samples are packed into
   ``batch_size x seq_length`` blocks, as EasyLM's JSON dataset does.
 
+Every count comes from the transform's own samples and the mixer's report of each field, so
+each field is mixed once, and "covered" here means exactly "could be replaced" there (where
+the mode mixes nothing, the report is the mixer's at alpha = 0: see ``Formatter.format``).
+
 Plain functions and dataclasses, no printing: the command renders them, tests check them.
 """
+
+from __future__ import annotations
 
 import collections
 import dataclasses
 import math
 import statistics
+from collections.abc import Iterable
 
-from easylm_commit.mixer import CodeMixer
-from easylm_commit.records import BadRecords
+from easylm_commit.errors import UserError
+from easylm_commit.mixer import CodeMixer, MixResult
+from easylm_commit.records import BadRecords, Item
+from easylm_commit.transform import RecordTransform
 
 
 def _share(part, whole):
@@ -43,21 +52,21 @@ class FieldCoverage:
     uncovered: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
     @property
-    def coverage(self):
+    def coverage(self) -> float:
         return _share(self.covered, self.words)
 
     @property
-    def observed_mixing_rate(self):
+    def observed_mixing_rate(self) -> float:
         return _share(self.replaced, self.words)
 
     @property
-    def identical_rate(self):
+    def identical_rate(self) -> float:
         return _share(self.identical, self.words)
 
-    def expected_mixing_rate(self, alpha):
+    def expected_mixing_rate(self, alpha: float) -> float:
         return alpha * self.coverage
 
-    def merge(self, other):
+    def merge(self, other: FieldCoverage) -> None:
         self.words += other.words
         self.covered += other.covered
         self.replaced += other.replaced
@@ -66,7 +75,7 @@ class FieldCoverage:
         self.protected_words += other.protected_words
         self.uncovered.update(other.uncovered)
 
-    def as_dict(self, alpha, top=20):
+    def as_dict(self, alpha: float, top: int = 20) -> dict:
         return {
             "words": self.words,
             "covered": self.covered,
@@ -83,41 +92,37 @@ class FieldCoverage:
 
 
 class CoverageCounter:
-    """Counts words per field through the mixer's own plan at alpha = 0 (same segmenter,
-    protected spans and case policy), so that "covered" here means exactly "could be
-    replaced" there.
+    """Word counts per field, from the mixer's reports (``add_report``), or of plain texts
+    through the mixer's own draws at alpha = 0 (``add``: same segmenter, protected spans and
+    case policy), so that "covered" here means exactly "could be replaced" there.
 
     Uncovered words are counted lowercased.
+
+    Args:
+        dictionary: the ``BilingualDictionary`` whose coverage ``add`` counts (``None``:
+            every word is uncovered).
+        segmenter: as ``CodeMixer``'s.
+        protect: as ``CodeMixer``'s.
     """
 
-    def __init__(self, dictionary, segmenter=None, protect=True):
-        self.mixer = CodeMixer(dictionary, 0.0, segmenter=segmenter, protect=protect) \
-            if dictionary is not None else None
+    def __init__(self, dictionary=None, segmenter=None, protect: bool = True):
+        self.dictionary = dictionary
         self.protect = protect
         self.segmenter = segmenter
+        self._mixer = None
         self.fields = {}
 
-    def field(self, name):
+    def field(self, name: str) -> FieldCoverage:
         if name not in self.fields:
             self.fields[name] = FieldCoverage(name)
         return self.fields[name]
 
-    def add(self, name, text, replaced=0, identical=0):
-        """Count ``text`` (the *unmixed* text) under ``name``; ``replaced`` and
-        ``identical`` come from the mixer's report of the same text."""
+    def add_report(self, name: str, report: MixResult) -> FieldCoverage:
+        """Count under ``name`` the text that ``report`` (a ``MixResult``) describes: its
+        words, covered and uncovered words, protected spans, and the words it replaced."""
         counts = self.field(name)
-        counts.replaced += replaced
-        counts.identical += identical
-        if not text:
-            return counts
-        if self.mixer is None:
-            from easylm_commit.mixer import split_words
-
-            words = split_words(text)[1::2]
-            counts.words += len(words)
-            counts.uncovered.update(w.lower() for w in words)
-            return counts
-        report = self.mixer.mix_with_report(text)
+        counts.replaced += report.replaced
+        counts.identical += report.identical
         counts.words += report.words
         counts.covered += report.covered
         counts.uncovered.update(w.lower() for w in report.uncovered)
@@ -125,7 +130,22 @@ class CoverageCounter:
         counts.protected_words += report.protected_words
         return counts
 
-    def total(self):
+    def add(self, name: str, text: str) -> FieldCoverage:
+        """Count the plain ``text`` under ``name``: what the dictionary covers of it."""
+        if self.dictionary is None:
+            from easylm_commit.mixer import split_words
+
+            counts = self.field(name)
+            words = split_words(text)[1::2]
+            counts.words += len(words)
+            counts.uncovered.update(w.lower() for w in words)
+            return counts
+        if self._mixer is None:
+            self._mixer = CodeMixer(self.dictionary, 0.0, segmenter=self.segmenter,
+                                    protect=self.protect)
+        return self.add_report(name, self._mixer.mix_with_report(text))
+
+    def total(self) -> FieldCoverage:
         all_fields = FieldCoverage("all")
         for counts in self.fields.values():
             all_fields.merge(counts)
@@ -146,11 +166,11 @@ class TokenStats:
     steps_per_epoch: int
     longer_than_seq: int  # samples that a non-packing loader would truncate
 
-    def as_dict(self):
+    def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-def token_stats(lengths, batch_size, seq_length):
+def token_stats(lengths: Iterable[int], batch_size: int, seq_length: int) -> TokenStats:
     """Packed steps: all samples of an epoch concatenated and cut into ``batch_size`` rows of
     ``seq_length`` tokens, so steps = ceil(total tokens / (batch_size * seq_length))."""
     lengths = list(lengths)
@@ -179,7 +199,7 @@ class DatasetStats:
     total: FieldCoverage
     tokens: TokenStats = None  # only with a tokenizer
 
-    def as_dict(self, top=20):
+    def as_dict(self, top: int = 20) -> dict:
         return {
             "records": self.records,
             "skipped": self.skipped,
@@ -194,106 +214,61 @@ class DatasetStats:
         }
 
 
-class _LengthCounter:
-    """Tokenizes in chunks (the fast tokenizers batch in Rust) and keeps only lengths."""
+def dataset_stats(items: Iterable[Item], transform: RecordTransform, *, batch_size: int = 16,
+                  seq_length: int = 512, bad: BadRecords | None = None) -> DatasetStats:
+    """Coverage (and, with the transform's tokenizer, token) statistics of ``items``.
 
-    CHUNK = 512
+    Records go through ``transform`` exactly as training reads them: each ``records.Item``
+    is mixed with its key ``(epoch, row)``, as the training datasets mix it, so the observed
+    rates and the token counts are those of that epoch. Each field is counted from the
+    mixer's report of it, under its name (``instruction``, ``input``, ``output``,
+    ``template`` for the template's pieces in ``naive`` mode, or the corpus field's name).
 
-    def __init__(self, tokenizer, text_mode):
-        self.tokenizer = tokenizer
-        self.text_mode = text_mode
-        self.pending = []
-        self.lengths = []
+    Args:
+        items: the records (``records.read``).
+        transform: the formatter (with its mixer) and, for token counts, the tokenizer.
+        batch_size: sequences per step, for the steps an epoch takes.
+        seq_length: tokens per sequence.
+        bad: the bad-record policy, to read its reasons afterwards (default: skip and count).
 
-    def add(self, *texts):
-        if self.tokenizer is None:
-            return
-        self.pending.append(texts)
-        if len(self.pending) >= self.CHUNK:
-            self.flush()
-
-    def flush(self):
-        if not self.pending:
-            return
-        from easylm_commit import tokens
-
-        if self.text_mode:
-            encoded = tokens.text_tokens(self.tokenizer, [t for (t,) in self.pending])
-        else:
-            encoded = tokens.instruction_tokens(
-                self.tokenizer, [p for p, _ in self.pending], [r for _, r in self.pending],
-            )
-        self.lengths.extend(len(t) for t, _ in encoded)
-        self.pending = []
-
-
-def dataset_stats(records, formatter, mixer=None, dictionary=None, alpha=None, epoch=0,
-                  tokenizer=None, batch_size=16, seq_length=512, strict=False, bad=None):
-    """Coverage (and token) statistics of ``records``: an iterable of ``(where, record)``.
-
-    Records go through ``formatter`` -- a ``Formatter`` (its mode decides what is mixed) or
-    a ``TextFormatter`` (a corpus field) -- exactly as training reads them. Record i uses
-    the mixing key ``(epoch, i)`` as the training datasets do, so the observed rates and
-    the token counts are those of that epoch. Bad records follow ``records.BadRecords``
-    (``bad``, to read its reasons afterwards, or a new one with ``strict``).
+    Raises:
+        UserError: the formatter has no mixer (no dictionary to count the coverage of).
     """
+    mixer = transform.mixer
     if mixer is None:
-        mixer = formatter.mixer
-    if dictionary is None and mixer is not None:
-        dictionary = mixer.dictionary
-    mode = formatter.mode
-    if alpha is None:
-        alpha = mixer.alpha if mixer is not None else 0.0
-    if mode == "none":
-        alpha = 0.0  # nothing is mixed: coverage is still worth knowing, the rate is 0
-    counter = CoverageCounter(
-        dictionary, mixer.segmenter if mixer is not None else None,
-        protect=mixer.protect if mixer is not None else True)
-    lengths = _LengthCounter(tokenizer, text_mode=mode == "text")
-    add = _add_text if mode == "text" else _add_instruction
-    bad = BadRecords(strict) if bad is None else bad
+        raise UserError("stats need a dictionary: the formatter has no mixer")
+    mode = transform.formatter.mode
+    alpha = 0.0 if mode == "none" else mixer.alpha  # none mixes nothing: the rate is 0
+    counter = CoverageCounter(mixer.dictionary, mixer.segmenter, protect=mixer.protect)
+    tokenize = transform.tokenizer is not None
+    lengths, prompts, responses = [], [], []
+    bad = BadRecords() if bad is None else bad
     n = 0
-    for index, (where, record) in enumerate(records):
-        if bad.apply(where, add, record, counter, lengths, formatter, (epoch, index)) is not None:
-            n += 1
-    lengths.flush()
+    for _, sample in transform.samples(items, bad, report=True):
+        n += 1
+        for name, report in sample.reports.items():
+            # Template pieces are mixed under ("template", j) in naive mode: one field.
+            counter.add_report("template" if isinstance(name, tuple) else name, report)
+        if tokenize:
+            prompts.append(sample.prompt_segments)
+            responses.append(sample.response)
+            if len(responses) >= _TOKENIZE_CHUNK:
+                lengths += _lengths(transform, prompts, responses)
+    if tokenize:
+        lengths += _lengths(transform, prompts, responses)
     return DatasetStats(
         records=n, skipped=bad.count, first_skip=bad.first, alpha=alpha, mode=mode,
         fields=dict(counter.fields), total=counter.total(),
-        tokens=token_stats(lengths.lengths, batch_size, seq_length) if tokenizer is not None else None,
+        tokens=token_stats(lengths, batch_size, seq_length) if tokenize else None,
     )
 
 
-def _add_text(record, counter, lengths, formatter, key):
-    (text,) = formatter.read_fields(record)
-    sample = formatter.format(record, key, report=True)
-    report = sample.reports.get(formatter.field)
-    counter.add(formatter.field, text, sample.replaced, report.identical if report else 0)
-    lengths.add(sample.response)
-    return True
+# Samples tokenized at a time: the tokenizers encode in batches; only lengths are kept.
+_TOKENIZE_CHUNK = 512
 
 
-def _add_instruction(record, counter, lengths, formatter, key):
-    instruction, input_, output = formatter.read_fields(record)
-    sample = formatter.format(record, key, report=True)
-    reports = sample.reports
-
-    def replaced(k):
-        return (reports[k].replaced, reports[k].identical) if k in reports else (0, 0)
-
-    counter.add("instruction", instruction, *replaced("instruction"))
-    # An empty input is not shown to the model (the no-input template is used): its zero
-    # words still make the field appear, so a data set without inputs says so.
-    counter.add("input", input_, *replaced("input"))
-    counter.add("output", output, *replaced("output"))
-    if formatter.mode == "naive":
-        # The template is mixed too (Table 4's naive code-mixing): count its words.
-        template_keys = sorted(k for k in reports if isinstance(k, tuple) and k[0] == "template")
-        pieces = [text for text, kind in sample.segments if kind == "template"]
-        # Count the unmixed literal: undo the replacements recorded for each piece.
-        from easylm_commit.mixer import unmix
-
-        for k, mixed_piece in zip(template_keys, pieces):
-            counter.add("template", unmix(mixed_piece, reports[k].replacements), *replaced(k))
-    lengths.add(sample.prompt, sample.response)
-    return True
+def _lengths(transform, prompts, responses):
+    lengths = [len(tokens) for tokens, _ in transform.tokens(prompts, responses)] if responses else []
+    prompts.clear()
+    responses.clear()
+    return lengths

@@ -27,11 +27,12 @@ On a pod (several JAX processes) the hosts compare digests of the config, the di
 and the batches (``host_check_freq``; see ``pod.py``) and all stop if they differ.
 """
 
+from __future__ import annotations
+
 import collections
 import concurrent.futures
 import contextlib
 import ctypes
-import dataclasses
 import itertools
 import multiprocessing.context
 import os
@@ -41,100 +42,19 @@ import threading
 import time
 
 import mlxu
-import numpy as np
 
 from easylm_commit import __version__, options, pod
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.errors import UserError
 from easylm_commit.mixer import CodeMixer
-from easylm_commit.packing import Packer
+from easylm_commit.packing import Packed
 from easylm_commit.sources import RecordStream, load_records
-from easylm_commit.records import BadRecords
 from easylm_commit.templates import FieldNames, Formatter, TextFormatter
-from easylm_commit.tokens import instruction_tokens, text_tokens
+from easylm_commit.transform import RecordTransform
 
 # Config keys whose change alters the batches (declared in options.py): a state saved under
 # other values cannot resume "exactly", and we say so instead of silently producing other data.
 _CONTENT_KEYS = options.batch_keys()
-
-
-@dataclasses.dataclass
-class Chunk:
-    """What a builder makes of consecutive records: their examples and mixing counts."""
-    examples: list      # (epoch, position, tokens, masks)
-    words: int = 0
-    replaced: int = 0
-    skipped: int = 0
-    start: tuple = None  # (epoch, position) of its first record
-    bad: BadRecords = None  # the skipped records' reasons and fields, for the error below
-
-    def __getstate__(self):
-        # Sent back from worker processes as a few flat arrays rather than hundreds of small
-        # ones: unpickling is the main process's work, and the main process is on the
-        # critical path of every batch.
-        ex = self.examples
-        lengths = np.array([len(t) for _, _, t, _ in ex], dtype=np.int64)
-        return dict(
-            epochs=np.array([e for e, _, _, _ in ex], dtype=np.int64),
-            positions=np.array([p for _, p, _, _ in ex], dtype=np.int64),
-            lengths=lengths,
-            tokens=np.concatenate([t for _, _, t, _ in ex]) if ex else np.zeros(0, np.int32),
-            masks=np.concatenate([m for _, _, _, m in ex]) if ex else np.zeros(0, np.float32),
-            words=self.words, replaced=self.replaced, skipped=self.skipped,
-            start=self.start, bad=self.bad,
-        )
-
-    def __setstate__(self, state):
-        cuts = np.cumsum(state["lengths"])[:-1]
-        self.examples = list(zip(
-            state["epochs"].tolist(), state["positions"].tolist(),
-            np.split(state["tokens"], cuts), np.split(state["masks"], cuts),
-        )) if len(state["lengths"]) else []
-        self.words, self.replaced, self.skipped = state["words"], state["replaced"], state["skipped"]
-        self.start, self.bad = state.get("start"), state.get("bad")
-
-
-class SampleBuilder:
-    """Records -> formatted, mixed, tokenised examples: the one record path of both types.
-
-    ``formatter`` is a ``templates.Formatter`` (instruction tuning, Eq. 1/5: loss on the
-    response) or a ``templates.TextFormatter`` (alignment, Eq. 6: loss on every token).
-    Bad records follow ``records.BadRecords``, as in every command.
-    """
-
-    def __init__(self, formatter, tokenizer, strict=False):
-        self.formatter = formatter
-        self.tokenizer = tokenizer
-        self.strict = strict
-
-    def __call__(self, items):
-        # Only the texts and counts of each Sample are kept: a chunk's worth of Samples
-        # (segment lists, tuples) alive until the chunk is tokenized would be promoted
-        # through the garbage collector's generations for nothing.
-        keep, prompts, responses = [], [], []
-        words = replaced = 0
-        bad = BadRecords(self.strict)
-        fmt = self.formatter.format
-        pieces = not isinstance(self.formatter, TextFormatter)
-        for epoch, position, row, record in items:
-            sample = bad.apply(f"record {row}", fmt, record, (epoch, row))
-            if sample is not None:
-                keep.append((epoch, position))
-                # The prompt as its pieces: the template's are encoded once, not per record
-                # (tokens.encode_prompts).
-                prompts.append(sample.segments[:-1] if pieces else sample.prompt)
-                responses.append(sample.response)
-                words += sample.words
-                replaced += sample.replaced
-        if isinstance(self.formatter, TextFormatter):
-            encoded = text_tokens(self.tokenizer, responses)
-        else:
-            encoded = instruction_tokens(self.tokenizer, prompts, responses)
-        return Chunk(
-            examples=[k + e for k, e in zip(keep, encoded)],
-            words=words, replaced=replaced, skipped=bad.count,
-            start=tuple(items[0][:2]) if items else None, bad=bad,
-        )
 
 
 # -- worker processes ----------------------------------------------------------------------
@@ -220,7 +140,7 @@ def _worker_run_range(task):
 def _chunks(stream, size):
     """Consecutive items, cut at epoch ends and where the position reaches a multiple of
     ``size``: the same boundaries as ``RecordStream.ranges``, whatever position a run
-    (re)started from (the resumed mixing counts rely on it; see ``_PackedDataset``)."""
+    (re)started from (the resumed mixing counts rely on it; see ``packing.Packed``)."""
     items = []
     for item in stream:
         if items and (item[0] != items[-1][0] or item[1] % size == 0):
@@ -329,26 +249,38 @@ def built_chunks(builder, records, epoch, position, processes, chunk_records):
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-class _PackedDataset:
-    """The machinery shared by both types: records -> builder -> packer -> batches."""
+class _EasyLMDataset:
+    """EasyLM's side of both types: the config, the state a checkpoint saves, the files
+    loaded once, a pod's host checks. The batches are ``packing.Packed`` over the chunks
+    that the type's ``RecordTransform`` makes of the records (``built_chunks``).
 
-    def __init__(self, config, tokenizer, text_processor=None, **kwargs):
-        # ``text_processor`` is EasyLM's; our types format text themselves.
+    Args:
+        config: the type's config (``get_default_config`` fills what it lacks).
+        tokenizer: EasyLM's tokenizer (a Hugging Face tokenizer with BOS and EOS tokens).
+        text_processor: must be ``None``, as EasyLM's ``DatasetFactory`` passes it to a
+            registered type (see ``_refuse_text_processor``).
+    """
+
+    def __init__(self, config: mlxu.ConfigDict | dict | None, tokenizer,
+                 text_processor: None = None):
+        _refuse_text_processor(text_processor)
         self.config = self.get_default_config(config)
         self._tokenizer = tokenizer
         self._dictionary = None
-        # The cursor and the running totals behind the metrics: all are saved with a
-        # checkpoint, so a resumed run's metrics carry on (see __iter__ for the counts).
-        self._state = dict(epoch=0, position=0, offset=0, total_tokens=0, batches=0,
-                           words_seen=0, words_replaced=0, records_skipped=0)
-        self._resumed_counts = False
+        self.transform = None  # the type's RecordTransform, once its files are loaded
         self._stream = None
+        c = self.config
+        self._packed = Packed(self._chunks_from, batch_size=c.batch_size, seq_length=c.seq_length,
+                              source=c.path)
+        # The cursor and the running totals behind the metrics: all are saved with a
+        # checkpoint, so a resumed run's metrics carry on (``Packed.batches``).
+        self._state = self._packed.state
         # On a pod, what this host failed to build (see ``_building``); None on a single host.
         self._failure = None
 
     # EasyLM's dataset interface ----------------------------------------------------------
     @property
-    def seq_length(self):
+    def seq_length(self) -> int:
         return self.config.seq_length
 
     @property
@@ -356,13 +288,13 @@ class _PackedDataset:
         return self._tokenizer
 
     @property
-    def vocab_size(self):
+    def vocab_size(self) -> int:
         return len(self._tokenizer)
 
-    def get_state_dict(self):
+    def get_state_dict(self) -> dict:
         return dict(config=self.config, **self._state)
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict) -> None:
         saved = state_dict.get("config") or {}
         changed = [
             f"{k}: saved {saved[k]!r}, now {self.config[k]!r}"
@@ -373,11 +305,7 @@ class _PackedDataset:
             pod.warn_once(
                 "easylm-commit: dataset state was saved under another config, so batches may "
                 "differ from the uninterrupted run (%s)", "; ".join(changed))
-        for k in self._state:
-            if k in state_dict:
-                self._state[k] = int(state_dict[k])
-        # States saved before the counts were kept start them from zero.
-        self._resumed_counts = "words_seen" in state_dict
+        self._packed.load_state(state_dict)
 
     # Building ------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -424,15 +352,17 @@ class _PackedDataset:
             self._stream = RecordStream(dataset, shuffle=c.shuffle, seed=c.seed, where=c.path)
         return self._stream
 
-    def _builder(self):
-        raise NotImplementedError
+    def _build_transform(self, formatter):
+        """The type's transform, and what ``Packed`` says when every record is skipped."""
+        self.formatter = formatter
+        self.transform = RecordTransform(formatter, self._tokenizer, strict=self.config.strict)
+        options = formatter.field_options.items()
+        self._packed.check = "check " + ", ".join(f"{k}={v}" for k, v in options)
 
-    def _all_skipped(self, bad):
+    def _chunks_from(self, epoch, position):
         c = self.config
-        names = ("text_field",) if "text_field" in c else (
-            "instruction_field", "input_field", "output_field")
-        check = "check " + ", ".join(f"{k}={c[k]}" for k in names)
-        return "no batch can be made: " + bad.all_skipped(c.path, check, every=True)
+        return built_chunks(self.transform, self._records(), epoch, position,
+                            c.tokenizer_processes, c.records_per_chunk)
 
     # Config keys that do not change a batch, and file names whose contents are compared
     # instead (the data file's through the batches): hosts may mount files at other paths.
@@ -469,7 +399,6 @@ class _PackedDataset:
 
     def __iter__(self):
         c = self.config
-        state = self._state
         check = pod.HostCheck.create(c.host_check_freq)
         if check is not None:
             items = {}
@@ -481,64 +410,44 @@ class _PackedDataset:
                           hint="Every host must run the same config with the same files")
         elif self._failure is not None:  # kept for a check this run no longer makes
             raise self._failure
-        builder = self._builder()
-        packer = Packer(c.batch_size, c.seq_length)
-        resume_offset = state["offset"]
-        # Mixing counts are added chunk by chunk as records enter the packing buffer. A
-        # batch is handed out right after the example holding the next batch's first token
-        # entered, so the saved counts include the whole chunk around the cursor; chunk
-        # boundaries do not depend on where a run started (``_chunks``), so a resumed run's
-        # first chunk is the rest of that chunk and is not counted again.
-        recount = not (self._resumed_counts and state["batches"] > 0)
-        chunks = built_chunks(builder, self._records(), state["epoch"], state["position"],
-                              c.tokenizer_processes, c.records_per_chunk)
-        empty = None  # (start, BadRecords) of the chunks since the last one with an example
-        for chunk in chunks:
-            if chunk.examples or chunk.start is None:
-                empty = None
-            else:
-                # Without this, data whose every record is skipped (a misspelt field name)
-                # would be read epoch after epoch without a batch, silently, forever.
-                empty = empty or (chunk.start, BadRecords())
-                (first_epoch, first_position), bad = empty
-                if chunk.start[0] > first_epoch + (first_position > 0):  # a whole epoch behind
-                    raise UserError(self._all_skipped(bad))
-                if chunk.bad is not None:
-                    bad.merge(chunk.bad)
-            if recount:
-                state["words_seen"] += chunk.words
-                state["words_replaced"] += chunk.replaced
-                state["records_skipped"] += chunk.skipped
-            recount = True
-            for epoch, position, tokens, masks in chunk.examples:
-                packer.add(epoch, position, tokens, masks, offset=resume_offset)
-                resume_offset = 0
-                while packer.ready():
-                    batch = packer.pop()
-                    if check is not None and check.due(state["batches"]):
-                        check.batch(state["batches"], batch)
-                    state["epoch"], state["position"], state["offset"] = packer.cursor()
-                    state["total_tokens"] += packer.chunk
-                    state["batches"] += 1
-                    self._resumed_counts = True
-                    words, replaced = state["words_seen"], state["words_replaced"]
-                    metrics = {
-                        "dataset_epoch": state["epoch"],
-                        "dataset_example_index": state["position"],
-                        "dataset_total_tokens": state["total_tokens"],
-                        "dataset_words_seen": words,
-                        "dataset_words_replaced": replaced,
-                        "dataset_mixing_rate": replaced / words if words else 0.0,
-                        "dataset_records_skipped": state["records_skipped"],
-                    }
-                    yield batch, metrics
+
+        def on_batch(index, batch):
+            if check.due(index):
+                check.batch(index, batch)
+
+        yield from self._packed.batches(on_batch if check is not None else None)
 
 
-class CommitDataset(_PackedDataset):
+def _refuse_text_processor(text_processor):
+    """EasyLM's ``TextProcessor`` turns a record into tokens by its own ``fields`` option;
+    these types format records themselves (template, fields, mixing) and tokenize them with
+    the loss on the response (``transform.py``), so one passed here could only be ignored --
+    and a user who set ``--train_dataset.text_processor.*`` would train on something else
+    than they asked for, silently. EasyLM never passes one to a registered type: its
+    ``DatasetFactory`` patch and ``registry.install`` both pass ``None`` (the patch builds
+    the ``TextProcessor`` only for its own ``huggingface`` and ``json`` types). So one that
+    is not ``None`` comes from a caller's own code, and is refused."""
+    if text_processor is not None:
+        raise UserError(
+            "text_processor must be None: the commit and codemix_clm dataset types format "
+            f"records themselves (got a {type(text_processor).__name__}; set their template "
+            "and field options instead)")
+
+
+class CommitDataset(_EasyLMDataset):
     """``--train_dataset.type=commit``: Alpaca-style instruction tuning, code-mixed (Eq. 5).
 
     ``mode``: ``commit`` (template kept, I/X/Y mixed), ``naive`` (template mixed too) or
     ``none`` (plain Alpaca). Loss on the response and EOS only.
+
+    Args:
+        config: the ``commit`` config (``get_default_config``; EasyLM's
+            ``--train_dataset.commit.*`` flags).
+        tokenizer: EasyLM's tokenizer (a Hugging Face tokenizer with BOS and EOS tokens).
+        text_processor: ``None``, as EasyLM passes it (``_refuse_text_processor``).
+
+    Raises:
+        UserError: a config value out of range, a missing file, a text processor.
     """
 
     @staticmethod
@@ -551,26 +460,33 @@ class CommitDataset(_PackedDataset):
         """
         return options.config_dict(options.COMMIT, updates)
 
-    def __init__(self, config, tokenizer, text_processor=None, **kwargs):
-        super().__init__(config, tokenizer, text_processor, **kwargs)
+    def __init__(self, config: mlxu.ConfigDict | dict | None, tokenizer,
+                 text_processor: None = None):
+        super().__init__(config, tokenizer, text_processor)
         # Not deferred on a pod: EasyLM builds its model from seq_length before the check.
         self._check_config()
         c = self.config
         with self._building():
             mixer = self._mixer(c.reverse_dictionary) if c.mode != 'none' else None
             fields = FieldNames(c.instruction_field, c.input_field, c.output_field)
-            self.formatter = Formatter(mixer, mode=c.mode, template=c.template, fields=fields)
-
-    def _builder(self):
-        return SampleBuilder(self.formatter, self._tokenizer, strict=self.config.strict)
+            self._build_transform(Formatter(mixer, mode=c.mode, template=c.template, fields=fields))
 
 
-class CodeMixCLMDataset(_PackedDataset):
+class CodeMixCLMDataset(_EasyLMDataset):
     """``--train_dataset.type=codemix_clm``: causal LM on a target-language corpus mixed
     into English with the dictionary (Eq. 6). ``alpha=0`` is plain continual pretraining.
 
     ``reverse_dictionary`` defaults to True: dictionaries are MUSE en-xx files and the
     corpus is in xx, so the file is read xx -> en.
+
+    Args:
+        config: the ``codemix_clm`` config (``get_default_config``; EasyLM's
+            ``--train_dataset.codemix_clm.*`` flags).
+        tokenizer: EasyLM's tokenizer (a Hugging Face tokenizer with BOS and EOS tokens).
+        text_processor: ``None``, as EasyLM passes it (``_refuse_text_processor``).
+
+    Raises:
+        UserError: a config value out of range, a missing file, a text processor.
     """
 
     @staticmethod
@@ -583,15 +499,13 @@ class CodeMixCLMDataset(_PackedDataset):
         """
         return options.config_dict(options.CODEMIX_CLM, updates)
 
-    def __init__(self, config, tokenizer, text_processor=None, **kwargs):
-        super().__init__(config, tokenizer, text_processor, **kwargs)
+    def __init__(self, config: mlxu.ConfigDict | dict | None, tokenizer,
+                 text_processor: None = None):
+        super().__init__(config, tokenizer, text_processor)
         self._check_config()
         with self._building():
             self.mixer = self._mixer(self.config.reverse_dictionary)
-            self.formatter = TextFormatter(self.mixer, self.config.text_field)
-
-    def _builder(self):
-        return SampleBuilder(self.formatter, self._tokenizer, strict=self.config.strict)
+            self._build_transform(TextFormatter(self.mixer, self.config.text_field))
 
 
 DATASET_TYPES = {"commit": CommitDataset, "codemix_clm": CodeMixCLMDataset}

@@ -10,15 +10,35 @@ The cursor ``(epoch, position, offset)`` names the first input token of the next
 ``offset`` tokens into the example at ``position`` of ``epoch``. Examples are a pure
 function of their (epoch, position), so a resumed run re-tokenises that one example, drops
 ``offset`` tokens and goes on with exactly the batches it would have produced.
+
+``Packed`` wraps whatever makes the examples (the idea of torchtune's
+``PackedDataset(ds, max_seq_len=...)``): it is handed a function that gives the chunks of
+examples from a cursor on -- for the datasets, ``transform.RecordTransform`` over their
+records, in worker processes or not (``dataset_types.built_chunks``) -- and yields EasyLM's
+``(batch, metrics)``, keeping the cursor and the running counts that a checkpoint saves.
 """
 
+from __future__ import annotations
+
 import collections
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
+from easylm_commit.errors import UserError
+from easylm_commit.records import BadRecords
+
 
 class Packer:
-    def __init__(self, batch_size, seq_length):
+    """Examples in, ``batch_size x seq_length`` batches out, EasyLM's way (module
+    docstring), with the cursor of the next batch.
+
+    Args:
+        batch_size: rows of a batch.
+        seq_length: tokens of a row.
+    """
+
+    def __init__(self, batch_size: int, seq_length: int):
         self.batch_size = batch_size
         self.seq_length = seq_length
         self.chunk = batch_size * seq_length
@@ -27,8 +47,17 @@ class Packer:
         self._available = 0
         self.offset = 0
 
-    def add(self, epoch, position, tokens, masks, offset=0):
-        """Append one example; ``offset`` drops its first tokens (only when resuming)."""
+    def add(self, epoch: int, position: int, tokens: np.ndarray, masks: np.ndarray,
+            offset: int = 0) -> None:
+        """Append one example; ``offset`` drops its first tokens (only when resuming).
+
+        Raises:
+            ValueError: ``tokens`` and ``masks`` differ in length (a transform broke its
+                contract: one loss mask per token).
+        """
+        if len(tokens) != len(masks):
+            raise ValueError(f"the example at epoch {epoch}, position {position} has "
+                             f"{len(tokens)} tokens but {len(masks)} loss masks")
         if not self._queue:
             self.offset = offset
         elif offset:
@@ -36,15 +65,15 @@ class Packer:
         self._queue.append((epoch, position, tokens, masks))
         self._available += len(tokens) - offset if len(self._queue) == 1 else len(tokens)
 
-    def ready(self):
+    def ready(self) -> bool:
         return self._available >= self.chunk + 1
 
-    def cursor(self):
+    def cursor(self) -> tuple[int, int, int]:
         """(epoch, position, offset) of the next batch's first input token."""
         epoch, position, _, _ = self._queue[0]
         return epoch, position, self.offset
 
-    def pop(self):
+    def pop(self) -> dict[str, np.ndarray]:
         """The next batch (requires ``ready()``); the cursor moves ``chunk`` tokens on."""
         need = self.chunk + 1
         tokens, masks = [], []
@@ -79,3 +108,103 @@ class Packer:
             "target_tokens": tokens[1:].astype(np.int32).reshape(shape),
             "loss_masks": masks[1:].astype(np.float32).reshape(shape),
         }
+
+
+class Packed:
+    """``(batch, metrics)`` packed from chunks of examples, with a resume cursor.
+
+    The cursor and the running totals behind the metrics are ``state``: a checkpoint saves
+    them, so a resumed run continues with the batches and metrics of the uninterrupted one.
+
+    Args:
+        chunks: ``chunks(epoch, position)`` gives the chunks of examples from that cursor on,
+            in order, without end: objects with ``examples`` (``(epoch, position, tokens,
+            loss_masks)``), ``words``, ``replaced``, ``skipped``, ``start`` and ``bad``
+            (``transform.Chunk``). Their boundaries must not depend on where a run started
+            (see the counts in ``batches``).
+        batch_size: rows of a batch.
+        seq_length: tokens of a row.
+        source: what the records are called in the error raised when none can be used.
+        check: the options to check then, as written in that error.
+    """
+
+    def __init__(self, chunks: Callable[[int, int], Iterable], *, batch_size: int,
+                 seq_length: int, source: str = "", check: str = ""):
+        self.chunks = chunks
+        self.batch_size = batch_size
+        self.seq_length = seq_length
+        self.source = source
+        self.check = check
+        self.state = dict(epoch=0, position=0, offset=0, total_tokens=0, batches=0,
+                          words_seen=0, words_replaced=0, records_skipped=0)
+        self._resumed_counts = False
+
+    def load_state(self, state_dict: dict) -> None:
+        """Continue from a saved ``state`` (a checkpoint's)."""
+        for k in self.state:
+            if k in state_dict:
+                self.state[k] = int(state_dict[k])
+        # States saved before the counts were kept start them from zero.
+        self._resumed_counts = "words_seen" in state_dict
+
+    def metrics(self) -> dict[str, int | float]:
+        """The metrics logged with each batch (EasyLM's ``dataset_*`` names and ours)."""
+        state = self.state
+        words, replaced = state["words_seen"], state["words_replaced"]
+        return {
+            "dataset_epoch": state["epoch"],
+            "dataset_example_index": state["position"],
+            "dataset_total_tokens": state["total_tokens"],
+            "dataset_words_seen": words,
+            "dataset_words_replaced": replaced,
+            "dataset_mixing_rate": replaced / words if words else 0.0,
+            "dataset_records_skipped": state["records_skipped"],
+        }
+
+    def __iter__(self) -> Iterator[tuple[dict, dict]]:
+        return self.batches()
+
+    def batches(self, on_batch: Callable[[int, dict], None] | None = None
+                ) -> Iterator[tuple[dict, dict]]:
+        """The batches from the cursor on, each with its metrics; ``on_batch(index, batch)``
+        is called before a batch is handed out (a pod's host check)."""
+        state = self.state
+        packer = Packer(self.batch_size, self.seq_length)
+        resume_offset = state["offset"]
+        # Mixing counts are added chunk by chunk as records enter the packing buffer. A
+        # batch is handed out right after the example holding the next batch's first token
+        # entered, so the saved counts include the whole chunk around the cursor; chunk
+        # boundaries do not depend on where a run started (``dataset_types._chunks``), so a
+        # resumed run's first chunk is the rest of that chunk and is not counted again.
+        recount = not (self._resumed_counts and state["batches"] > 0)
+        empty = None  # (start, BadRecords) of the chunks since the last one with an example
+        for chunk in self.chunks(state["epoch"], state["position"]):
+            if chunk.examples or chunk.start is None:
+                empty = None
+            else:
+                # Without this, data whose every record is skipped (a misspelt field name)
+                # would be read epoch after epoch without a batch, silently, forever.
+                empty = empty or (chunk.start, BadRecords())
+                (first_epoch, first_position), bad = empty
+                if chunk.start[0] > first_epoch + (first_position > 0):  # a whole epoch behind
+                    raise UserError("no batch can be made: "
+                                    + bad.all_skipped(self.source, self.check, every=True))
+                if chunk.bad is not None:
+                    bad.merge(chunk.bad)
+            if recount:
+                state["words_seen"] += chunk.words
+                state["words_replaced"] += chunk.replaced
+                state["records_skipped"] += chunk.skipped
+            recount = True
+            for epoch, position, tokens, masks in chunk.examples:
+                packer.add(epoch, position, tokens, masks, offset=resume_offset)
+                resume_offset = 0
+                while packer.ready():
+                    batch = packer.pop()
+                    if on_batch is not None:
+                        on_batch(state["batches"], batch)
+                    state["epoch"], state["position"], state["offset"] = packer.cursor()
+                    state["total_tokens"] += packer.chunk
+                    state["batches"] += 1
+                    self._resumed_counts = True
+                    yield batch, self.metrics()

@@ -23,10 +23,15 @@ the response is trained on (``tokens.py``), and Alpaca's prompt ends at ``### Re
 without a newline, so printed as one string the response would run on after the colon.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import html
+from typing import TYPE_CHECKING
 
-from easylm_commit.mixer import CodeMixer
+if TYPE_CHECKING:
+    from easylm_commit.mixer import MixResult
+    from easylm_commit.templates import Sample
 
 TEMPLATE, TARGET, REPLACEABLE, PROTECTED = "template", "target", "replaceable", "protected"
 
@@ -88,23 +93,23 @@ class PreviewSample:
     replaced: int = 0
 
     @property
-    def text(self):
+    def text(self) -> str:
         return "".join(s.text for s in self.spans)
 
     @property
-    def prompt_spans(self):
+    def prompt_spans(self) -> list[Span]:
         return self.spans[:self.response_start]
 
     @property
-    def response_spans(self):
+    def response_spans(self) -> list[Span]:
         return self.spans[self.response_start:]
 
-    def texts(self, cls):
+    def texts(self, cls: str) -> list[str]:
         """The texts of the spans that carry ``cls``, in order."""
         return [s.text for s in self.spans if cls in s.classes]
 
 
-def report_spans(text, report, base=()):
+def report_spans(text: str, report: MixResult | None, base: tuple = ()) -> list[Span]:
     """Spans of one mixed text from its ``MixResult``; ``base`` classes go on every span."""
     if report is None:
         return [Span(text, base)] if text else []
@@ -124,70 +129,25 @@ def report_spans(text, report, base=()):
     return spans
 
 
-class PreviewBuilder:
-    """Records -> ``PreviewSample``s through a ``Formatter`` (instruction data) or a
-    ``TextFormatter`` (a corpus field): the formatter's own reports give the marks.
+def preview_sample(sample: Sample, title: str) -> PreviewSample:
+    """The ``PreviewSample`` of a transform's ``Sample`` made with ``report=True``: each of
+    its pieces marked from its own report (``Sample.segment_reports``; template text carries
+    the ``template`` class), the prompt's pieces before the response.
 
     In ``none`` mode nothing is mixed, but the words a mixer *could* replace are still
-    marked: they come from the same dictionary and segmenter at alpha = 0, whose report
-    lists every covered word as kept.
+    marked: the reports are then the mixer's at alpha = 0, which list every covered word as
+    kept (``Formatter.format``).
     """
-
-    def __init__(self, formatter, mixer=None, epoch=0):
-        self.formatter = formatter
-        self.mixer = mixer
-        self.epoch = epoch
-        self.mode = formatter.mode
-        self.coverage_mixer = None
-        if mixer is not None and self.mode == "none":
-            self.coverage_mixer = CodeMixer(mixer.dictionary, 0.0, segmenter=mixer.segmenter,
-                                            protect=mixer.protect)
-
-    def build(self, record, index, title):
-        key = (self.epoch, index)
-        if self.mode == "text":
-            return self._text(record, key, title)
-        return self._instruction(record, key, title)
-
-    def _text(self, record, key, title):
-        sample = self.formatter.format(record, key, report=True)
-        report = sample.reports.get(self.formatter.field)
-        preview = PreviewSample(title, report_spans(sample.response, report))
-        _count(preview, [report])
-        return preview
-
-    def _instruction(self, record, key, title):
-        f = self.formatter
-        sample = f.format(record, key, report=True)
-        reports = dict(sample.reports)
-        if self.coverage_mixer is not None and not reports:
-            # none mode: mark what could be replaced (the texts are unmixed, so the alpha = 0
-            # report's spans index them directly).
-            for kind in ("instruction", "input", "output"):
-                text = getattr(sample, kind)
-                if text:
-                    reports[kind] = self.coverage_mixer.mix_with_report(text)
-        # Template pieces were mixed (naive mode) under ("template", j) in segment order.
-        template_reports = iter([reports[k] for k in sorted(
-            (k for k in reports if isinstance(k, tuple) and k[0] == "template"),
-            key=lambda k: k[1])])
-        spans, used = [], []
-        response_start = None
-        for text, kind in sample.segments:
-            if kind == "output" and response_start is None:
-                response_start = len(spans)  # the formatter's last segment is the response
-            if kind == TEMPLATE:
-                report = next(template_reports, None) if f.mode == "naive" else None
-                spans += report_spans(text, report, (TEMPLATE,))
-            else:
-                report = reports.get(kind)
-                spans += report_spans(text, report)
-            used.append(report)
-        if response_start is None:
+    spans = []
+    response_start = 0
+    reports = sample.segment_reports or [None] * len(sample.segments)
+    for i, ((text, kind), report) in enumerate(zip(sample.segments, reports)):
+        if i == len(sample.prompt_segments):
             response_start = len(spans)
-        preview = PreviewSample(title, spans, response_start=response_start)
-        _count(preview, used)
-        return preview
+        spans += report_spans(text, report, (TEMPLATE,) if kind == TEMPLATE else ())
+    preview = PreviewSample(title, spans, response_start=response_start)
+    _count(preview, reports)
+    return preview
 
 
 def _count(sample, reports):
@@ -198,12 +158,12 @@ def _count(sample, reports):
             sample.replaced += r.replaced
 
 
-def counts_line(sample):
+def counts_line(sample: PreviewSample) -> str:
     return (f"{sample.replaced} of {sample.covered} covered words replaced "
             f"({sample.words} words in the mixed parts)")
 
 
-def legend_items(samples):
+def legend_items(samples: list[PreviewSample]) -> list[tuple[str, str]]:
     """The legend entries that apply: a corpus has no template."""
     has_template = any(TEMPLATE in span.classes for s in samples for span in s.spans)
     return [(cls, label) for cls, label in LEGEND if cls != TEMPLATE or has_template]
@@ -226,7 +186,8 @@ def to_rich_text(spans):
     return text
 
 
-def render_terminal(samples, console, heading=None, legend=True):
+def render_terminal(samples: list[PreviewSample], console, heading: str | None = None,
+                    legend: bool = True) -> None:
     """Print the samples; ``console`` is a ``rich.console.Console`` (it drops colour when
     the output is not a terminal)."""
     from rich.text import Text
@@ -256,7 +217,7 @@ def _span_html(span):
     return f'<span class="{" ".join(span.classes)}">{text}</span>'
 
 
-def render_html(samples, heading="COMMIT preview", meta=""):
+def render_html(samples: list[PreviewSample], heading: str = "COMMIT preview", meta: str = "") -> str:
     """A standalone page: inline CSS, no scripts, every piece of data escaped. Each sample is
     a ``<div class="sample">`` whose spans carry the classes ``template``, ``target`` and
     ``replaceable``."""

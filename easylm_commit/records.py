@@ -1,16 +1,54 @@
-"""Reading instruction records and corpora from JSON / JSONL files, local or at a URL
-(``gs://``, ``s3://``, ``file://``, ...; see ``fileio.py``).
+"""Records on their way to the transform (``transform.py``), and the one bad-record policy.
+
+Every record reaches the transform as an ``Item``: its epoch, its place in the epoch's order,
+its row (with the epoch, the mixing key), the record -- or an ``InvalidRecord`` in place of one
+that could not be read -- and where it is, for messages. ``BadRecords`` then skips and counts
+the bad ones, or stops on the first under ``strict``: the same for training and commands.
+
+Two ways to walk records yield these items:
+
+- ``read(path)`` (the commands: ``mix``, ``preview``, ``stats``): one JSON / JSONL file in
+  file order, parsed by Python's ``json``, local or at a URL (``gs://``, ``s3://``,
+  ``file://``, ...; see ``fileio.py``). Each record comes as written -- its own keys, their
+  order, its numbers -- which ``mix`` writes back, and ``where`` names the file's line.
+- ``sources.RecordStream`` (the datasets): a Hugging Face dataset or a data file through
+  ``datasets``, memory-mapped or streaming, shuffled per epoch, resumed from any position,
+  read by worker processes themselves. Arrow gives every record every column (``None`` where
+  a record lacks one) and one type per column, so the commands do not read through it: a
+  mixed file would not be the input with its texts mixed.
 
 A file whose first non-blank character is ``[`` is an Alpaca-style JSON array; anything
 else is JSON Lines (one object per line, blank lines ignored). Errors name the file and
 the line, so a user can open the file at the right place.
 """
 
+from __future__ import annotations
+
 import json
 import os
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 from easylm_commit import fileio
 from easylm_commit.errors import InvalidRecord, UserError
+
+
+class Item(NamedTuple):
+    """One record on its way to the transform.
+
+    Attributes:
+        epoch: the pass over the data it belongs to.
+        position: its place in that epoch's order (what a resume needs).
+        row: its index in the data; ``(epoch, row)`` is its mixing key, so a record is mixed
+            the same way whatever the order it comes in.
+        record: the record, or an ``InvalidRecord`` in place of one that could not be read.
+        where: where it is, for messages: ``path:LINE``, ``path:record N`` or ``record N``.
+    """
+    epoch: int
+    position: int
+    row: int
+    record: Any
+    where: str
 
 
 def _open(path):
@@ -23,7 +61,7 @@ def _open(path):
         raise UserError(f"{path}: is a directory, expected a JSON or JSONL file") from None
 
 
-def is_json_array(path):
+def is_json_array(path: str | os.PathLike) -> bool:
     with _open(path) as f:
         while True:
             chunk = f.read(4096)
@@ -34,7 +72,7 @@ def is_json_array(path):
                 return stripped[0] == "["
 
 
-def count_lines(path):
+def count_lines(path: str | os.PathLike) -> int | None:
     """The lines of a local file, or ``None`` for a URL (counting would read it twice).
     Newlines are counted in binary blocks: about a millisecond a megabyte from the page cache,
     next to the seconds that mixing a megabyte of records takes."""
@@ -49,7 +87,8 @@ def count_lines(path):
     return lines + (last != b"\n")
 
 
-def iter_records(path, on_total=None):
+def iter_records(path: str | os.PathLike,
+                 on_total: Callable[[int], Any] | None = None) -> Iterator[tuple[str, Any]]:
     """Yield ``(where, record)``; ``where`` reads ``path:LINE`` (JSONL) or ``path:record N``
     (JSON array, 1-based), for messages. A JSONL line that is not JSON comes as an
     ``InvalidRecord`` in place of the record (see ``BadRecords``); a JSON array that does not
@@ -92,13 +131,19 @@ def iter_records(path, on_total=None):
         raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 
-def read_records(path):
-    """All records of a file as a list (Alpaca-sized data; corpora should stream)."""
-    return [record for _, record in iter_records(path)]
+def read(path: str | os.PathLike, *, epoch: int = 0,
+         on_total: Callable[[int], Any] | None = None) -> Iterator[Item]:
+    """The records of one file as ``Item``s, in file order: record i (from 0) is at position
+    and row i of ``epoch``, so it is mixed with the key ``(epoch, i)`` as the training
+    datasets mix the file's record i in that epoch (unshuffled).
 
-
-# A record that could not be stored as it was (see sources.py) carries only this field: why.
-INVALID_FIELD = "__easylm_commit_invalid__"
+    Args:
+        path: a JSON array or JSONL file, local or at a URL.
+        epoch: the epoch whose mixing to reproduce.
+        on_total: called with the number of records once known (``iter_records``).
+    """
+    for index, (where, record) in enumerate(iter_records(path, on_total=on_total)):
+        yield Item(epoch, index, index, record, where)
 
 
 class BadRecords:
@@ -107,7 +152,8 @@ class BadRecords:
 
     ``apply(where, fn, record, *args)`` returns ``fn(record, *args)``, or ``None`` for a
     skipped record (``fn`` itself never returns ``None``). A record that arrives as an
-    ``InvalidRecord`` (a JSONL line that is not JSON) is bad without calling ``fn``.
+    ``InvalidRecord`` (a line that is not JSON, a row Arrow could not store) is bad without
+    calling ``fn``.
 
     The field names of the skipped records are kept (``fields``, the first ``MAX_FIELDS``
     seen): when every record is skipped for a missing field, the error lists the fields the
@@ -116,19 +162,17 @@ class BadRecords:
 
     MAX_FIELDS = 12
 
-    def __init__(self, strict=False):
+    def __init__(self, strict: bool = False):
         self.strict = strict
         self.count = 0
         self.first = None
         self.reasons = set()
         self.fields = {}    # names of the skipped records' fields, in first-seen order
 
-    def apply(self, where, fn, record, *args):
+    def apply(self, where: str, fn: Callable[..., Any], record: Any, *args: Any) -> Any:
         try:
             if isinstance(record, InvalidRecord):
                 raise record
-            if isinstance(record, dict) and record.get(INVALID_FIELD):
-                raise InvalidRecord(record[INVALID_FIELD])
             return fn(record, *args)
         except InvalidRecord as e:
             if self.strict:
@@ -139,15 +183,14 @@ class BadRecords:
                 self.first = f"{where}: {e}"
             if isinstance(record, dict) and len(self.fields) <= self.MAX_FIELDS:
                 for name in record:
-                    if name != INVALID_FIELD:
-                        self.fields.setdefault(name, None)
+                    self.fields.setdefault(name, None)
             return None
 
-    def summary(self):
+    def summary(self) -> str:
         """``N bad record(s) skipped; first: WHERE: WHY``, or ``""`` when none were."""
         return f"skipped {self.count} bad record(s); first: {self.first}" if self.count else ""
 
-    def merge(self, other):
+    def merge(self, other: BadRecords) -> None:
         """Add the counts of another ``BadRecords`` (a later stretch of the same input)."""
         self.count += other.count
         self.reasons |= other.reasons
@@ -156,7 +199,7 @@ class BadRecords:
             if len(self.fields) <= self.MAX_FIELDS:
                 self.fields.setdefault(name, None)
 
-    def all_skipped(self, what, check="", every=False):
+    def all_skipped(self, what: str, check: str = "", every: bool = False) -> str:
         """The message for an input none of whose records could be used: ``all N record(s)
         of WHAT skipped: WHY (records have: a, b, c; CHECK)`` (``every record of WHAT``
         with ``every``, where the count spans more than one pass). One reason for every

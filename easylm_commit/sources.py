@@ -12,25 +12,45 @@ run walks the same order.
 Map-style datasets are memory-mapped Arrow tables: constant memory whatever their size,
 and ``select`` jumps to a position without reading what comes before. Streaming datasets
 (``streaming=True``) read lazily and ``skip`` to a position by reading through it.
+
+Records come as ``records.Item``s, as from ``records.read``: a record that Arrow could not
+store as it was comes as an ``InvalidRecord`` in its place, for ``records.BadRecords``.
 """
+
+from __future__ import annotations
 
 import contextlib
 import logging
 import os
 import random
 import re
+from collections.abc import Iterator
 
 from easylm_commit import fileio
 from easylm_commit.errors import InvalidRecord, UserError
 from easylm_commit.mixer import derive_seed
+from easylm_commit.records import Item
 
 LOCAL_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A record that could not be stored as it was carries only this column: why. ``_rows``
+# hands it out as an ``InvalidRecord``.
+INVALID_FIELD = "__easylm_commit_invalid__"
 
 
-def load_records(path, name="", split="train", streaming=False):
+def load_records(path: str, name: str = "", split: str = "train", streaming: bool = False):
     """A ``datasets`` Dataset (or IterableDataset when streaming) for a hub name or a data
-    file (a local path or a URL)."""
+    file (a local path or a URL).
+
+    Args:
+        path: a Hugging Face dataset name, or a ``.json``, ``.jsonl`` or ``.parquet`` file.
+        name: the dataset's configuration name, if any.
+        split: the split to read.
+        streaming: read lazily (an ``IterableDataset``) instead of memory-mapping.
+
+    Raises:
+        UserError: the file is missing, of an unknown type, or cannot be loaded.
+    """
     import datasets
 
     if not path:
@@ -83,7 +103,7 @@ def _with_bad_records_marked(path):
     make one table (a field that is a string in one record and a number in another)."""
     import datasets
 
-    from easylm_commit.records import INVALID_FIELD, iter_records
+    from easylm_commit.records import iter_records
 
     rows = []
     for where, record in iter_records(path):
@@ -111,7 +131,7 @@ def _holds_surrogate(value):
     return False
 
 
-def epoch_order(n, seed, epoch):
+def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     """A permutation of range(n) that depends only on (n, seed, epoch)."""
     order = list(range(n))
     rand = random.Random(derive_seed(seed, ("shuffle", epoch))).random
@@ -122,14 +142,25 @@ def epoch_order(n, seed, epoch):
 
 
 class RecordStream:
-    """Yields ``(epoch, position, row, record)`` forever, from a given (epoch, position).
+    """Yields ``records.Item``s forever, from a given (epoch, position).
 
     ``row`` is the record's index in the dataset (the mixing key, so a record is mixed
     the same way whatever the order); ``position`` is its place in the epoch's order (what
-    a resume needs).
+    a resume needs); ``where`` is ``record ROW``.
+
+    Args:
+        dataset: a ``datasets`` Dataset or IterableDataset (``load_records``).
+        shuffle: walk each epoch in its own order (map-style datasets only).
+        seed: the seed of those orders.
+        read_batch: records read from Arrow at a time.
+        where: what messages call the dataset (its path).
+
+    Raises:
+        UserError: shuffle asked of a streaming dataset; a dataset without records.
     """
 
-    def __init__(self, dataset, shuffle=False, seed=0, read_batch=256, where="dataset"):
+    def __init__(self, dataset, *, shuffle: bool = False, seed: int = 0, read_batch: int = 256,
+                 where: str = "dataset"):
         import datasets
 
         self.dataset = dataset
@@ -151,7 +182,7 @@ class RecordStream:
         state["_order"] = (None, None)
         return state
 
-    def iterate(self, epoch=0, position=0):
+    def iterate(self, epoch: int = 0, position: int = 0) -> Iterator[Item]:
         while True:
             empty = True
             for item in self._epoch(epoch, position):
@@ -167,7 +198,7 @@ class RecordStream:
             pos = start
             for batch in dataset.iter(batch_size=self.read_batch):
                 for record in _rows(batch):
-                    yield epoch, pos, pos, record
+                    yield Item(epoch, pos, pos, record, f"record {pos}")
                     pos += 1
             return
         for lo, hi in self._slices(start, self.read_batch):
@@ -180,7 +211,8 @@ class RecordStream:
         cuts = [start, *range((start // size + 1) * size, n, size), n]
         return [(lo, hi) for lo, hi in zip(cuts, cuts[1:]) if lo < hi]
 
-    def ranges(self, epoch=0, position=0, size=256):
+    def ranges(self, epoch: int = 0, position: int = 0,
+               size: int = 256) -> Iterator[tuple[int, int, int]]:
         """``(epoch, lo, hi)`` position ranges forever (map-style datasets): what worker
         processes are sent instead of the records, which they ``read`` themselves."""
         while True:
@@ -188,7 +220,7 @@ class RecordStream:
                 yield epoch, lo, hi
             epoch, position = epoch + 1, 0
 
-    def read(self, epoch, lo, hi):
+    def read(self, epoch: int, lo: int, hi: int) -> list[Item]:
         """The items at positions ``lo:hi`` of an epoch (map-style datasets)."""
         if self.shuffle:
             if self._order[0] != epoch:
@@ -198,11 +230,15 @@ class RecordStream:
         else:
             rows = range(lo, hi)
             batch = self.dataset[lo:hi]
-        return [(epoch, pos, row, record)
+        return [Item(epoch, pos, row, record, f"record {row}")
                 for pos, row, record in zip(range(lo, hi), rows, _rows(batch))]
 
 
 def _rows(batch):
-    """Columns (a dict of lists, as ``datasets`` hands out batches) to a list of records."""
+    """Columns (a dict of lists, as ``datasets`` hands out batches) to a list of records, a
+    row marked as unreadable (``_with_bad_records_marked``) as an ``InvalidRecord``."""
     columns = list(batch)
-    return [dict(zip(columns, values)) for values in zip(*(batch[c] for c in columns))]
+    rows = [dict(zip(columns, values)) for values in zip(*(batch[c] for c in columns))]
+    if INVALID_FIELD in batch:
+        rows = [InvalidRecord(why) if (why := row.pop(INVALID_FIELD)) else row for row in rows]
+    return rows

@@ -13,14 +13,20 @@ Mixing keys are ``key + (field,)`` with the canonical field names ``instruction`
 naive mode), so renaming a dataset's columns never changes what is mixed.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import json
 import os
 import re
 import string
+from typing import TYPE_CHECKING
 
 from easylm_commit import fileio, options
 from easylm_commit.errors import InvalidRecord, UserError
+
+if TYPE_CHECKING:
+    from easylm_commit.mixer import CodeMixer
 
 MODES = options.OPTIONS["mode"].choices
 
@@ -92,9 +98,18 @@ TEMPLATES.update({lang: _alpaca_layout(*parts) for lang, parts in TRANSLATED.ite
 
 
 class Template:
-    """A pair of prompt templates, pre-split into literal text and placeholders."""
+    """A pair of prompt templates, pre-split into literal text and placeholders.
 
-    def __init__(self, prompt_input, prompt_no_input, name="custom"):
+    Args:
+        prompt_input: the prompt of a record with an input: ``{instruction}`` and ``{input}``.
+        prompt_no_input: the prompt of a record without one: ``{instruction}``.
+        name: what error messages call the template.
+
+    Raises:
+        UserError: a placeholder is missing, unknown, or carries a format spec.
+    """
+
+    def __init__(self, prompt_input: str, prompt_no_input: str, name: str = "custom"):
         self.name = name
         self.prompt_input = prompt_input
         self.prompt_no_input = prompt_no_input
@@ -134,7 +149,7 @@ class Template:
         return pieces
 
     @classmethod
-    def load(cls, spec):
+    def load(cls, spec: str | os.PathLike | Template) -> Template:
         """A built-in language code (``en``, ``hi``, ``el``, ``th``, ``ta``, ``bn``) or the
         path of a JSON file with ``prompt_input`` and ``prompt_no_input``."""
         if isinstance(spec, Template):
@@ -169,7 +184,7 @@ class Template:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def text_field(record, name, required=True, nonempty=False):
+def text_field(record: dict, name: str, required: bool = True, nonempty: bool = False) -> str:
     """``record[name]`` as a string, or ``InvalidRecord`` naming the field."""
     if not isinstance(record, dict):
         raise InvalidRecord(f"record is a {type(record).__name__}, not a JSON object")
@@ -187,35 +202,88 @@ def text_field(record, name, required=True, nonempty=False):
 
 @dataclasses.dataclass
 class Sample:
-    """One formatted training example.
+    """One formatted example: what a formatter makes of a record, and what the tokenizer
+    turns into tokens and a loss mask (``tokens.tokens_and_masks``).
 
-    ``segments`` is the prompt and the response as ``(text, kind)`` pieces, ``kind`` in
-    ``template``, ``instruction``, ``input``, ``output``; their texts concatenate to
-    ``prompt + response``. ``reports`` maps a kind to its ``MixResult`` (template pieces
-    under ``("template", j)``) when asked for.
+    The prompt is masked out of the loss and the response trained on (Eq. 1), so the two are
+    kept apart and named: masking is decided here, once, per piece, and the token-level
+    boundary follows from it (torchtune's messages with a ``masked`` flag, as plain data).
+
+    Attributes:
+        prompt_segments: the prompt as ``(text, kind)`` pieces, ``kind`` one of
+            ``template``, ``instruction``, ``input``: the tokenizer encodes the template's
+            pieces once and the fields per record (``tokens.encode_prompts``). Empty for a
+            corpus text, which is all response.
+        response: the text trained on: the (mixed) output, or the (mixed) corpus text.
+        response_kind: ``output`` or ``text``.
+        prompt: the prompt's texts joined.
+        instruction, input, output: the (mixed) fields; for a corpus text ``output`` is the
+            text and the others are empty.
+        mixed_fields: the record's fields as written after mixing, under its own names:
+            what ``easylm-commit mix`` writes back into the record.
+        reports: with ``report=True``, the ``MixResult`` of each field under its name
+            (``instruction``, ``input``, ``output``, or the corpus field's name) and of each
+            mixed template piece under ``("template", j)``, in the order they were mixed. Where
+            the mode mixes nothing (``none``) they are the mixer's at alpha = 0: every covered
+            word kept, so what could be replaced is still known. Empty without a mixer.
+        segment_reports: with ``report=True``, the report of each of ``segments`` (``None``
+            for text that is not mixed, such as the template in ``commit`` mode).
+        words: words seen in the mixed parts.
+        replaced: words replaced there: ``replaced / words`` is the real mixing rate.
     """
-    prompt: str
+    prompt_segments: list[tuple[str, str]]
     response: str
+    response_kind: str
+    prompt: str
     instruction: str
     input: str
     output: str
-    segments: list
-    reports: dict
-    words: int = 0       # words seen in the mixed parts
-    replaced: int = 0    # words replaced there: words/replaced is the real mixing rate
+    mixed_fields: dict[str, str]
+    reports: dict = dataclasses.field(default_factory=dict)
+    segment_reports: list = dataclasses.field(default_factory=list)
+    words: int = 0
+    replaced: int = 0
+
+    @property
+    def segments(self) -> list[tuple[str, str]]:
+        """The prompt's pieces and the response, as ``(text, kind)``: their texts concatenate
+        to ``prompt + response``."""
+        return [*self.prompt_segments, (self.response, self.response_kind)]
 
 
 @dataclasses.dataclass
 class FieldNames:
+    """The names of an instruction record's fields (Alpaca's by default)."""
     instruction: str = "instruction"
     input: str = "input"
     output: str = "output"
 
 
-class Formatter:
-    """Record -> ``Sample`` under one of the three modes."""
+def _coverage_mixer(mixer):
+    """The mixer at alpha = 0 (same dictionary, segmenter and protection): its report marks
+    every covered word as kept, which is what a mode that mixes nothing can show."""
+    from easylm_commit.mixer import CodeMixer
 
-    def __init__(self, mixer=None, mode="commit", template="en", fields=None):
+    return CodeMixer(mixer.dictionary, 0.0, segmenter=mixer.segmenter, protect=mixer.protect)
+
+
+class Formatter:
+    """Instruction record -> ``Sample`` under one of the three modes (module docstring).
+
+    Args:
+        mixer: a ``CodeMixer``; required unless ``mode`` is ``none`` (where it is used only
+            for reports: what could be replaced).
+        mode: ``commit``, ``naive`` or ``none``.
+        template: a built-in template's language code, a template JSON file, or a
+            ``Template``.
+        fields: the record's field names (``FieldNames``; Alpaca's by default).
+
+    Raises:
+        UserError: an unknown mode, a mixing mode without a mixer, a bad template.
+    """
+
+    def __init__(self, mixer: CodeMixer | None = None, *, mode: str = "commit",
+                 template: str | Template = "en", fields: FieldNames | None = None):
         if mode not in MODES:
             raise UserError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
         if mode != "none" and mixer is None:
@@ -224,8 +292,21 @@ class Formatter:
         self.mode = mode
         self.template = Template.load(template)
         self.fields = fields or FieldNames()
+        self._coverage = None
 
-    def read_fields(self, record):
+    @property
+    def field_options(self) -> dict[str, str]:
+        """The options that name the fields read, and their values: what to check when
+        records lack a field."""
+        f = self.fields
+        return {"instruction_field": f.instruction, "input_field": f.input, "output_field": f.output}
+
+    @property
+    def description(self) -> str:
+        """What is formatted, in a few words (``mode commit``)."""
+        return f"mode {self.mode}"
+
+    def read_fields(self, record: dict) -> tuple[str, str, str]:
         """(instruction, input, output) as strings; ``InvalidRecord`` names what is wrong."""
         f = self.fields
         instruction = text_field(record, f.instruction, nonempty=True)
@@ -233,13 +314,14 @@ class Formatter:
         input_ = text_field(record, f.input, required=False)
         return instruction, input_, output
 
-    def format(self, record, key=(), report=False):
+    def format(self, record: dict, key: tuple | int = (), *, report: bool = False) -> Sample:
         """The ``Sample`` of one record, mixed with keys ``key + (field,)``.
 
         Args:
             record: a dict with the instruction, input and output fields.
             key: names the record's draws, e.g. ``(epoch, row)``.
-            report: keep each mixed part's ``MixResult`` in ``Sample.reports``.
+            report: keep each field's ``MixResult`` in ``Sample.reports`` and
+                ``Sample.segment_reports``.
 
         Returns:
             A ``Sample``; its ``words`` and ``replaced`` count the mixed parts.
@@ -251,64 +333,103 @@ class Formatter:
         if not isinstance(key, tuple):
             key = (key,)
         mixing = self.mode != "none" and self.mixer is not None
+        reporter = None
+        if report:
+            if mixing:
+                reporter = self.mixer
+            elif self.mixer is not None:
+                if self._coverage is None:
+                    self._coverage = _coverage_mixer(self.mixer)
+                reporter = self._coverage
         reports = {}
         counts = [0, 0]
 
         def mix(text, k):
+            if reporter is not None:
+                result = reporter.mix_with_report(text, key + k)
+                reports[k if len(k) > 1 else k[0]] = result
+                if mixing:
+                    counts[0] += result.words
+                    counts[1] += result.replaced
+                return result.text
             if not mixing:
                 return text
-            if report:
-                result = self.mixer.mix_with_report(text, key + k)
-                reports[k if len(k) > 1 else k[0]] = result
-                counts[0] += result.words
-                counts[1] += result.replaced
-                return result.text
             mixed, words, replaced = self.mixer.mix_counted(text, key + k)
             counts[0] += words
             counts[1] += replaced
             return mixed
 
         values = {"instruction": mix(instruction, ("instruction",))}
-        if input_:
+        if input_ or reporter is not None:  # a report for every field, empty ones too
             values["input"] = mix(input_, ("input",))
         response = mix(output, ("output",))
         pieces = self.template.pieces_input if input_ else self.template.pieces_no_input
         segments = []
+        segment_reports = [] if report else None
         for j, (literal, field) in enumerate(pieces):
             if literal:
                 if self.mode == "naive":
                     literal = mix(literal, ("template", j))
+                    if report:
+                        segment_reports.append(reports[("template", j)])
+                elif report:
+                    segment_reports.append(None)
                 segments.append((literal, "template"))
             if field:
                 segments.append((values[field], field))
-        prompt = "".join(text for text, _ in segments)
-        segments.append((response, "output"))
+                if report:
+                    segment_reports.append(reports.get(field))
+        if report:
+            segment_reports.append(reports.get("output"))
+        f = self.fields
+        mixed_input = values.get("input", "")
         return Sample(
-            prompt=prompt, response=response,
-            instruction=values["instruction"], input=values.get("input", ""), output=response,
-            segments=segments, reports=reports, words=counts[0], replaced=counts[1],
+            prompt_segments=segments, response=response, response_kind="output",
+            prompt="".join([text for text, _ in segments]),
+            instruction=values["instruction"], input=mixed_input, output=response,
+            mixed_fields={f.instruction: values["instruction"], f.input: mixed_input,
+                          f.output: response},
+            reports=reports, segment_reports=segment_reports or [],
+            words=counts[0], replaced=counts[1],
         )
 
 
 class TextFormatter:
     """A corpus record -> ``Sample`` of its ``field``, mixed as plain text (the alignment
     phase, Eq. 6): the same interface as ``Formatter``, so every command and dataset reads
-    records one way. The whole text is the "response" (causal LM trains on all of it).
+    records one way. The whole text is the response (causal LM trains on all of it).
 
     Mixing key ``key + (field,)``, as ``easylm-commit mix --text-field`` and the
     ``codemix_clm`` dataset use.
+
+    Args:
+        mixer: a ``CodeMixer``, or ``None`` for the text as it is (plain continual
+            pretraining).
+        field: the record's text field.
     """
 
     mode = "text"
 
-    def __init__(self, mixer, field):
+    def __init__(self, mixer: CodeMixer | None, field: str):
         self.mixer = mixer
         self.field = field
 
-    def read_fields(self, record):
+    @property
+    def field_options(self) -> dict[str, str]:
+        """The option that names the field read, and its value."""
+        return {"text_field": self.field}
+
+    @property
+    def description(self) -> str:
+        """What is formatted, in a few words (``text field 'text'``)."""
+        return f"text field {self.field!r}"
+
+    def read_fields(self, record: dict) -> tuple[str]:
         return (text_field(record, self.field),)
 
-    def format(self, record, key=(), report=False):
+    def format(self, record: dict, key: tuple | int = (), *, report: bool = False) -> Sample:
+        """The ``Sample`` of one record: its field mixed with key ``key + (field,)``, all
+        response. ``report`` as in ``Formatter.format``."""
         (text,) = self.read_fields(record)
         if not isinstance(key, tuple):
             key = (key,)
@@ -321,5 +442,9 @@ class TextFormatter:
                 text, words, replaced = result.text, result.words, result.replaced
             else:
                 text, words, replaced = self.mixer.mix_counted(text, k)
-        return Sample(prompt="", response=text, instruction="", input="", output=text,
-                      segments=[(text, "text")], reports=reports, words=words, replaced=replaced)
+        return Sample(
+            prompt_segments=[], response=text, response_kind="text", prompt="",
+            instruction="", input="", output=text, mixed_fields={self.field: text},
+            reports=reports, segment_reports=[reports.get(self.field)] if report else [],
+            words=words, replaced=replaced,
+        )

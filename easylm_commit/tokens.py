@@ -14,9 +14,13 @@ a model sees at inference when it starts a new word after the prompt, and decodi
 generated tokens alone yields the response without a leading space.
 """
 
+from __future__ import annotations
+
+import itertools
 import logging
 import os
 import weakref
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -123,8 +127,8 @@ class _SentencePieceEncoder:
 
     def encode_prompts(self, prompts):
         """Ids of prompts given as their pieces, ``[(text, kind), ...]`` (a ``Sample``'s
-        segments, ``kind`` "template" for the template's text): exactly ``encode_batch`` of
-        the joined texts.
+        ``prompt_segments``, ``kind`` "template" for the template's text): exactly
+        ``encode_batch`` of the joined texts.
 
         Where a line break is a wall for this model (``_line_break_ids``) and every seam
         between two pieces is next to a line break (Alpaca's template has one at each of its
@@ -243,7 +247,7 @@ _SPLICE_PROBES = (
 _ENCODERS = weakref.WeakKeyDictionary()
 
 
-def encode_batch(tokenizer, texts):
+def encode_batch(tokenizer, texts: Sequence[str]) -> list[list[int]]:
     """Token ids of many texts in one call, exactly ``tokenizer(texts,
     add_special_tokens=False)["input_ids"]``, by the fastest route that gives them:
     SentencePiece's encoder for LLaMA tokenizers (see ``_SentencePieceEncoder``), else the
@@ -275,10 +279,10 @@ def _encoder(tokenizer):
         return None
 
 
-def encode_prompts(tokenizer, prompts):
+def encode_prompts(tokenizer, prompts: Sequence[Sequence[tuple[str, str]]]) -> list[list[int]]:
     """``encode_batch`` of prompts given as their pieces, ``[(text, kind), ...]`` (a
-    ``Sample``'s segments, ``kind`` "template" for the template's text): SentencePiece's
-    encoder encodes them piece by piece where that is exact
+    ``Sample``'s ``prompt_segments``, ``kind`` "template" for the template's text):
+    SentencePiece's encoder encodes them piece by piece where that is exact
     (``_SentencePieceEncoder.encode_prompts``)."""
     if not prompts:
         return []
@@ -288,16 +292,43 @@ def encode_prompts(tokenizer, prompts):
     return encoder.encode_prompts(prompts)
 
 
-def instruction_tokens(tokenizer, prompts, responses):
-    """[(tokens, loss_masks)] for (prompt, response) pairs, as int32 / float32 arrays. A
-    prompt is a string or its pieces ``[(text, kind), ...]`` (``encode_prompts``)."""
+Example = tuple[np.ndarray, np.ndarray]
+"""``(tokens, loss_masks)`` of one example: int32 and float32 arrays of one length."""
+
+
+def tokens_and_masks(tokenizer, prompts: Sequence[Sequence[tuple[str, str]]],
+                     responses: Sequence[str]) -> list[Example]:
+    """The model transform: ``(tokens, loss_masks)`` for each (prompt, response), laid out
+    ``BOS + prompt + response + EOS`` with the loss on the response and EOS only (module
+    docstring). A prompt is given as its pieces ``[(text, kind), ...]`` (a ``Sample``'s
+    ``prompt_segments``: ``encode_prompts``); a corpus text has none, and is then
+    ``BOS + text + EOS`` with the loss on all but BOS (predicting a document's BOS after the
+    previous one's EOS is not a skill to learn).
+
+    Args:
+        tokenizer: a Hugging Face tokenizer with BOS and EOS tokens.
+        prompts: the prompts' pieces, one list per example (empty: no prompt).
+        responses: the texts trained on, one per example.
+
+    Returns:
+        One ``(tokens, loss_masks)`` per example, in order.
+
+    Raises:
+        ValueError: ``prompts`` and ``responses`` differ in length.
+    """
+    if len(prompts) != len(responses):
+        raise ValueError(f"{len(prompts)} prompts for {len(responses)} responses")
+    if any(prompts):
+        encoded_prompts = encode_prompts(tokenizer, prompts)
+    else:  # a corpus: no prompt to encode
+        encoded_prompts = itertools.repeat(())
+    return _laid_out(tokenizer, encoded_prompts, encode_batch(tokenizer, responses))
+
+
+def _laid_out(tokenizer, encoded_prompts, encoded_responses):
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
     out = []
-    if prompts and not isinstance(prompts[0], str):
-        encoded_prompts = encode_prompts(tokenizer, prompts)
-    else:
-        encoded_prompts = encode_batch(tokenizer, prompts)
-    for p, r in zip(encoded_prompts, encode_batch(tokenizer, responses)):
+    for p, r in zip(encoded_prompts, encoded_responses):
         tokens = np.empty(len(p) + len(r) + 2, dtype=np.int32)
         tokens[0] = bos
         tokens[1:1 + len(p)] = p
@@ -309,17 +340,15 @@ def instruction_tokens(tokenizer, prompts, responses):
     return out
 
 
-def text_tokens(tokenizer, texts):
-    """[(tokens, loss_masks)] for plain documents: BOS + text + EOS, loss on all but BOS
-    (predicting a document's BOS after the previous one's EOS is not a skill to learn)."""
-    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
-    out = []
-    for t in encode_batch(tokenizer, texts):
-        tokens = np.empty(len(t) + 2, dtype=np.int32)
-        tokens[0] = bos
-        tokens[1:-1] = t
-        tokens[-1] = eos
-        masks = np.ones(len(tokens), dtype=np.float32)
-        masks[0] = 0.0
-        out.append((tokens, masks))
-    return out
+def instruction_tokens(tokenizer, prompts: Sequence[str | Sequence[tuple[str, str]]],
+                       responses: Sequence[str]) -> list[Example]:
+    """``tokens_and_masks`` of (prompt, response) pairs whose prompts may also be given as
+    whole strings."""
+    if prompts and isinstance(prompts[0], str):
+        return _laid_out(tokenizer, encode_batch(tokenizer, prompts), encode_batch(tokenizer, responses))
+    return tokens_and_masks(tokenizer, prompts, responses)
+
+
+def text_tokens(tokenizer, texts: Sequence[str]) -> list[Example]:
+    """``tokens_and_masks`` of plain documents: ``BOS + text + EOS``, loss on all but BOS."""
+    return tokens_and_masks(tokenizer, [()] * len(texts), texts)

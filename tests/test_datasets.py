@@ -287,6 +287,24 @@ def test_config_errors_name_the_problem(data, tokenizer):
         commit(data, tokenizer, mode="mixed")
 
 
+def test_a_text_processor_is_refused_as_it_could_only_be_ignored(data, tokenizer):
+    """EasyLM's ``DatasetFactory`` hands a registered type ``None`` for its text processor
+    (the patch and ``registry.install`` alike; tests/test_easylm_train.py trains through
+    both). These types format records themselves, so another would be silently ignored."""
+    class TextProcessor:  # EasyLM's, as far as the dataset can tell
+        pass
+
+    config = CommitDataset.get_default_config(dict(path=str(data / "alpaca.json"),
+                                                   dictionary=str(data / "en-hi.txt")))
+    assert isinstance(CommitDataset(config, tokenizer, None), CommitDataset)
+    for make in (CommitDataset, CodeMixCLMDataset):
+        with pytest.raises(UserError, match="^text_processor must be None: the commit and "
+                                            "codemix_clm dataset types format records themselves "
+                                            r"\(got a TextProcessor; set their template and field "
+                                            r"options instead\)$"):
+            make(make.get_default_config(dict(config)), tokenizer, TextProcessor())
+
+
 def test_batches_are_identical_across_processes_with_different_hash_seeds(data, llama_tokenizer_dir):
     script = textwrap.dedent(f"""
         import hashlib, sys
@@ -389,19 +407,13 @@ class FailingBuilder:
         return self.builder(items)
 
 
-class WrappedCommit(CommitDataset):
-    wrap = None
-
-    def _builder(self):
-        return self.wrap(super()._builder())
-
-
 def wrapped(data, tokenizer, wrap, **updates):
+    """A dataset whose chunks are built by ``wrap`` around its own transform."""
     config = dict(path=str(data / "alpaca.json"), dictionary=str(data / "en-hi.txt"),
                   seq_length=32, batch_size=2, records_per_chunk=4, tokenizer_processes=2)
     config.update(updates)
-    ds = WrappedCommit(CommitDataset.get_default_config(config), tokenizer)
-    ds.wrap = wrap
+    ds = CommitDataset(CommitDataset.get_default_config(config), tokenizer)
+    ds.transform = wrap(ds.transform)
     return ds
 
 

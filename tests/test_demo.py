@@ -10,7 +10,7 @@ from easylm_commit import demo
 from easylm_commit.coverage import CoverageCounter
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.mixer import CodeMixer
-from easylm_commit.records import read_records
+from easylm_commit.records import read
 from easylm_commit.templates import Formatter, Template
 
 DEVANAGARI = regex.compile(r"^[\p{Devanagari}]+$")
@@ -21,7 +21,7 @@ def _dictionary(**kw):
 
 
 def _demo_records():
-    return read_records(demo.DEMO_INSTRUCTIONS)
+    return [item.record for item in read(demo.DEMO_INSTRUCTIONS)]
 
 
 def test_paths_are_files_inside_the_package():

@@ -17,8 +17,12 @@ from easylm_commit.atomic import atomic_output  # noqa: E402
 from easylm_commit.cli import main  # noqa: E402
 from easylm_commit.dictionary import BilingualDictionary  # noqa: E402
 from easylm_commit.errors import UserError  # noqa: E402
-from easylm_commit.records import read_records  # noqa: E402
+from easylm_commit.records import read  # noqa: E402
 from easylm_commit.templates import Template  # noqa: E402
+
+
+def _records(path):
+    return [item.record for item in read(path)]
 
 
 def to_memory(local_path, url):
@@ -55,7 +59,7 @@ def test_templates_and_records_load_from_urls(bucket, tmp_path):
     with pytest.raises(UserError, match="not a built-in template"):
         Template.load(f"{bucket}/nope.json")
     records = to_memory(demo.DEMO_INSTRUCTIONS, f"{bucket}/alpaca.json")
-    assert read_records(records) == read_records(demo.DEMO_INSTRUCTIONS)
+    assert _records(records) == _records(demo.DEMO_INSTRUCTIONS)
 
 
 def test_mix_preview_and_stats_read_and_write_urls(bucket, tmp_path, capsys):
@@ -158,7 +162,7 @@ def test_data_dictionary_and_template_in_a_bucket_train_on_the_same_batches(
         tokenizer, bucket, online_for_memory, tmp_path, streaming):
     # datasets reads the JSON Lines through fsspec itself (the main process streams them
     # to the workers, or converts them to Arrow files first).
-    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in read_records(demo.DEMO_INSTRUCTIONS))
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _records(demo.DEMO_INSTRUCTIONS))
     (tmp_path / "alpaca.jsonl").write_text(lines, encoding="utf-8")
     template = tmp_path / "en.json"
     from easylm_commit.templates import ALPACA_EN

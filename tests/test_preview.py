@@ -11,7 +11,7 @@ import pytest
 from easylm_commit import cli, demo
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.mixer import CodeMixer
-from easylm_commit.records import read_records
+from easylm_commit.records import read
 from easylm_commit.templates import Formatter, Template
 
 
@@ -48,6 +48,10 @@ class SampleParser(html.parser.HTMLParser):
                 self._span[1] += data
 
 
+def _records(path):
+    return [item.record for item in read(path)]
+
+
 def parse(path):
     parser = SampleParser()
     with open(path, encoding="utf-8") as f:
@@ -73,7 +77,7 @@ def test_html_target_spans_are_the_mixers_replacements(tmp_path, demo_dictionary
     assert run_cli("--demo", "-n", "6", "--seed", "3", "--html", str(out)) == 0
     samples = parse(out)
     assert len(samples) == 6
-    records = read_records(demo.DEMO_INSTRUCTIONS)
+    records = _records(demo.DEMO_INSTRUCTIONS)
     # The mixer on its own, with the training key (epoch 0, record index, field).
     mixer = CodeMixer(demo_dictionary, 0.9, seed=3)
     for i, sample in enumerate(samples):
@@ -96,7 +100,7 @@ def test_html_is_exactly_the_training_text_and_template_is_grey(tmp_path, demo_d
     out = tmp_path / "preview.html"
     assert run_cli("--demo", "-n", "4", "--html", str(out)) == 0
     samples = parse(out)
-    records = read_records(demo.DEMO_INSTRUCTIONS)[:4]
+    records = _records(demo.DEMO_INSTRUCTIONS)[:4]
     assert any(r["input"] for r in records) and any(not r["input"] for r in records)
     formatter = Formatter(CodeMixer(demo_dictionary, 0.9), mode="commit")
     template = Template.load("en")
@@ -117,7 +121,7 @@ def test_naive_mode_mixes_the_template_and_none_mode_mixes_nothing(tmp_path):
         template_targets = [t for c, t in sample["spans"] if {"template", "target"} <= set(c)]
         assert template_targets
         assert "".join(texts(sample, "template")) != english
-    records = read_records(demo.DEMO_INSTRUCTIONS)
+    records = _records(demo.DEMO_INSTRUCTIONS)
     for i, sample in enumerate(parse(none)):
         assert texts(sample, "target") == []
         assert texts(sample, "replaceable")  # covered words are still shown
@@ -130,7 +134,7 @@ def test_corpus_preview_mixes_hindi_into_english(tmp_path, demo_dictionary):
     assert run_cli("--demo", "--text-field", "text", "--alpha", "0.5", "-n", "3", "--offset", "5",
                    "--html", str(out)) == 0
     samples = parse(out)
-    rows = read_records(demo.DEMO_CORPUS)
+    rows = _records(demo.DEMO_CORPUS)
     mixer = CodeMixer(demo_dictionary.reversed(), 0.5)
     assert len(samples) == 3
     for i, sample in zip(range(5, 8), samples):

@@ -11,8 +11,9 @@ from easylm_commit import cli, demo
 from easylm_commit.coverage import CoverageCounter, dataset_stats, token_stats
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.mixer import CodeMixer
-from easylm_commit.records import iter_records, read_records
+from easylm_commit.records import read
 from easylm_commit.templates import Formatter, TextFormatter
+from easylm_commit.transform import RecordTransform
 
 TINY_DICTIONARY = "cat बिल्ली\nis है\na एक\n"
 TINY_RECORD = {"instruction": "The cat is a cat.", "input": "", "output": "A dog."}
@@ -27,10 +28,10 @@ def tiny(tmp_path):
     return str(d), str(data)
 
 
-def _stats(tiny, alpha, mode="commit", **kw):
+def _stats(tiny, alpha, mode="commit", tokenizer=None, **kw):
     d, data = tiny
     mixer = CodeMixer(BilingualDictionary.load(d), alpha)
-    return dataset_stats(iter_records(data), Formatter(mixer, mode=mode), **kw)
+    return dataset_stats(read(data), RecordTransform(Formatter(mixer, mode=mode), tokenizer), **kw)
 
 
 def test_coverage_of_a_hand_computed_example(tiny):
@@ -60,7 +61,7 @@ def test_observed_rate_is_what_the_mixer_replaced(tiny):
     d, data = tiny
     mixer = CodeMixer(BilingualDictionary.load(d), 0.5, seed=7)
     sample = Formatter(mixer).format(TINY_RECORD, (0, 0), report=True)
-    stats = dataset_stats(iter_records(data), mixer=mixer, formatter=Formatter(mixer))
+    stats = dataset_stats(read(data), RecordTransform(Formatter(mixer)))
     assert stats.total.replaced == sum(r.replaced for r in sample.reports.values())
 
 
@@ -72,7 +73,7 @@ def test_identity_pairs_are_counted_apart_from_replaced_words(tmp_path, capsys):
     data = tmp_path / "sums.jsonl"
     data.write_text(json.dumps({"instruction": "Add 1 and 1.", "input": "", "output": "2"}) + "\n",
                     encoding="utf-8")
-    s = dataset_stats(iter_records(str(data)), Formatter(CodeMixer(BilingualDictionary.load(str(d)), 1.0)))
+    s = dataset_stats(read(data), RecordTransform(Formatter(CodeMixer(BilingualDictionary.load(str(d)), 1.0))))
     assert (s.total.words, s.total.covered, s.total.replaced, s.total.identical) == (5, 4, 1, 3)
     assert s.as_dict()["all"]["observed_mixing_rate"] == pytest.approx(1 / 5)
     assert s.as_dict()["all"]["identical_rate"] == pytest.approx(3 / 5)
@@ -112,8 +113,8 @@ def test_tokens_per_epoch_for_a_corpus_by_hand(tmp_path):
     data = tmp_path / "corpus.jsonl"
     data.write_text('{"text": "a b c"}\n{"text": "d e"}\n', encoding="utf-8")
     mixer = CodeMixer(BilingualDictionary.from_pairs([("a", "x")]), 0.0)
-    s = dataset_stats(iter_records(data), TextFormatter(mixer, "text"),
-                      tokenizer=WordTokenizer(), batch_size=1, seq_length=4)
+    s = dataset_stats(read(data), RecordTransform(TextFormatter(mixer, "text"), WordTokenizer()),
+                      batch_size=1, seq_length=4)
     # BOS + 3 + EOS and BOS + 2 + EOS.
     assert (s.tokens.total_tokens, s.tokens.max, s.tokens.median) == (9, 5, 4.5)
     assert s.tokens.steps_per_epoch == 3   # ceil(9 / 4)
@@ -127,6 +128,23 @@ def test_tokens_are_counted_on_the_mixed_formatted_sample(tiny):
     sample = Formatter(mixer).format(TINY_RECORD, (0, 0))
     assert "बिल्ली" in sample.prompt
     assert s.tokens.total_tokens == 1 + len(sample.prompt.split()) + len(sample.response.split()) + 1
+
+
+@pytest.mark.parametrize("mode", ["commit", "naive", "none"])
+def test_stats_mix_each_field_once(tiny, mode, monkeypatch):
+    """Coverage, replaced and identical words all come from the one report of each field
+    (at alpha 0 where the mode mixes nothing): no second pass of the mixer over the data."""
+    calls = []
+    report = CodeMixer.mix_with_report
+    monkeypatch.setattr(CodeMixer, "mix_with_report",
+                        lambda self, text, key=(): calls.append(key) or report(self, text, key))
+    s = _stats(tiny, alpha=0.5, mode=mode)
+    fields = [k for k in calls if k and k[-1] in ("instruction", "input", "output")]
+    assert sorted(fields) == [(0, 0, "input"), (0, 0, "instruction"), (0, 0, "output")]
+    template = [k for k in calls if k not in fields]
+    pieces = [literal for literal, _ in Formatter(mode="none").template.pieces_no_input if literal]
+    assert len(template) == (len(pieces) if mode == "naive" else 0)
+    assert set(s.fields) == {"instruction", "input", "output"} | ({"template"} if mode == "naive" else set())
 
 
 def test_coverage_counter_uses_the_mixers_words():
@@ -162,8 +180,8 @@ def test_cli_demo_with_a_tokenizer(llama_tokenizer_dir, capsys):
     tok = AutoTokenizer.from_pretrained(llama_tokenizer_dir)
     formatter = Formatter(CodeMixer(BilingualDictionary.load(demo.DEMO_DICTIONARY), 0.9))
     total = 0
-    for i, record in enumerate(read_records(demo.DEMO_INSTRUCTIONS)):
-        s = formatter.format(record, (0, i))
+    for item in read(demo.DEMO_INSTRUCTIONS):
+        s = formatter.format(item.record, (0, item.row))
         total += 2 + len(tok(s.prompt, add_special_tokens=False)["input_ids"]) \
             + len(tok(s.response, add_special_tokens=False)["input_ids"])
     assert t["total_tokens"] == total

@@ -201,6 +201,10 @@ def test_segments_make_up_prompt_and_response_and_say_what_each_piece_is():
         for record in (RECORD, RECORD_NO_INPUT):
             s = formatter(mode, alpha=0.5).format(record, key=(2, 7))
             assert "".join(t for t, _ in s.segments) == s.prompt + s.response
+            # The prompt's pieces are named apart from the response: all masked, none of them
+            # the output.
+            assert "".join(t for t, _ in s.prompt_segments) == s.prompt
+            assert {k for _, k in s.prompt_segments} <= {"template", "instruction", "input"}
             kinds = [k for _, k in s.segments]
             assert kinds[-1] == "output" and s.segments[-1][0] == s.response
             assert kinds.count("instruction") == 1
@@ -241,3 +245,26 @@ def test_user_template_placeholders_take_no_format_spec_or_conversion(tmp_path):
                                 "prompt_no_input": "{instruction}"}), encoding="utf-8")
     with pytest.raises(UserError, match="no format spec or conversion"):
         Template.load(str(path))
+
+
+def test_report_in_none_mode_is_what_could_be_replaced():
+    """Nothing is mixed, yet preview and stats can show the covered words: each field's
+    report is the mixer's at alpha = 0, every covered word kept."""
+    s = formatter("none").format(RECORD, key=(0,), report=True)
+    assert (s.instruction, s.input, s.output) == (RECORD["instruction"], RECORD["input"], RECORD["output"])
+    assert list(s.reports) == ["instruction", "input", "output"]
+    for name, report in s.reports.items():
+        assert report.text == RECORD[name] and report.replaced == 0
+        assert len(report.kept) == report.covered > 0
+    assert (s.words, s.replaced) == (0, 0)  # nothing was mixed
+    assert s.segment_reports[-1] is s.reports["output"]
+    assert [r is None for r in s.segment_reports] == [k == "template" for _, k in s.segments]
+
+
+def test_every_field_has_a_report_and_the_record_gets_its_fields_back_by_its_own_names():
+    f = formatter("commit", fields=FieldNames("question", "context", "answer"))
+    record = {"question": RECORD["instruction"], "answer": RECORD["output"]}
+    s = f.format(record, key=(0,), report=True)
+    assert s.reports["input"].text == "" and s.reports["input"].words == 0  # empty, still counted
+    assert s.mixed_fields == {"question": s.instruction, "context": "", "answer": s.output}
+    assert "input" not in [k for _, k in s.segments]  # no input: the no-input template

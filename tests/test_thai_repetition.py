@@ -18,8 +18,9 @@ from easylm_commit import mixer as mixer_module
 from easylm_commit.coverage import dataset_stats
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.mixer import CodeMixer, unmix
-from easylm_commit.records import iter_records
+from easylm_commit.records import read
 from easylm_commit.templates import TextFormatter
+from easylm_commit.transform import RecordTransform
 
 # These need pythainlp (the [thai] extra, part of the [all] that tests/run.sh installs): they
 # fail without it rather than skip, so that CI cannot pass them silently.
@@ -166,7 +167,7 @@ def test_stats_count_the_pair_once(corpus, capsys):
     assert (text["words"], text["covered"], text["replaced"]) == (3, 2, 2)
     assert text["top_uncovered"] == [["ใหญ่", 1]]
     mixer = CodeMixer(BilingualDictionary.load(d, reverse=True), 1.0)
-    stats = dataset_stats(iter_records(data), TextFormatter(mixer, "text"))
+    stats = dataset_stats(read(data), RecordTransform(TextFormatter(mixer, "text")))
     assert (stats.total.words, stats.total.covered, stats.total.replaced) == (3, 2, 2)
 
 

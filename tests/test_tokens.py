@@ -134,7 +134,7 @@ def test_a_tokenizer_that_disagrees_with_its_model_file_is_used_itself(llama_tok
     assert tokens._ENCODERS[tok] is None
 
 
-# Prompts given as their pieces (Sample.segments): SentencePiece encodes the template's
+# Prompts given as their pieces (Sample.prompt_segments): SentencePiece encodes the template's
 # pieces once and the fields per record where every seam is next to a line break, and the
 # ids must be those of the whole prompt.
 def _prompt_pieces_samples():
@@ -159,13 +159,13 @@ def test_prompts_given_as_pieces_encode_as_the_whole_prompts(tokenizer):
     from easylm_commit import tokens
 
     ss = _prompt_pieces_samples()
-    by_pieces = instruction_tokens(tokenizer, [s.segments[:-1] for s in ss], [s.response for s in ss])
+    by_pieces = instruction_tokens(tokenizer, [s.prompt_segments for s in ss], [s.response for s in ss])
     whole = instruction_tokens(tokenizer, [s.prompt for s in ss], [s.response for s in ss])
     for s, (tp, mp), (tw, mw) in zip(ss, by_pieces, whole):
         assert tp.tolist() == tw.tolist(), s.prompt
         assert mp.tolist() == mw.tolist()
     # Encoded twice more: the template pieces' ids now come from the encoder's memory.
-    again = instruction_tokens(tokenizer, [s.segments[:-1] for s in ss], [s.response for s in ss])
+    again = instruction_tokens(tokenizer, [s.prompt_segments for s in ss], [s.response for s in ss])
     assert [t.tolist() for t, _ in again] == [t.tolist() for t, _ in whole]
     encoder = tokens._ENCODERS[tokenizer]
     # The fixture's model (BPE, byte fallback) has a line break as a wall: the route is taken.
@@ -181,6 +181,6 @@ def test_a_model_whose_line_break_is_not_a_wall_encodes_prompts_whole(llama_toke
     # As if the vocabulary had a piece holding a line break.
     monkeypatch.setattr(tokens._SentencePieceEncoder, "_line_break_ids", lambda self: None)
     ss = _prompt_pieces_samples()
-    out = tokens.encode_prompts(tok, [s.segments[:-1] for s in ss])
+    out = tokens.encode_prompts(tok, [s.prompt_segments for s in ss])
     assert out == tok([s.prompt for s in ss], add_special_tokens=False)["input_ids"]
     assert tokens._ENCODERS[tok].line_break is None

@@ -115,13 +115,11 @@ def warn_skipped_lines(dictionary, args):
             print(message, file=sys.stderr)
 
 
-def field_options(args):
-    """``check --text-field F`` (or the three instruction fields): what to look at when
-    records lack a field, for ``BadRecords.all_skipped``."""
-    if args.text_field:
-        return f"check --text-field {args.text_field}"
-    return (f"check --instruction-field {args.instruction_field}, --input-field "
-            f"{args.input_field}, --output-field {args.output_field}")
+def field_options(formatter):
+    """``check --text-field F`` (or the three instruction fields): the formatter's field
+    options as flags, what to look at when records lack a field (``BadRecords.all_skipped``)."""
+    return "check " + ", ".join(f"--{name.replace('_', '-')} {value}"
+                                for name, value in formatter.field_options.items())
 
 
 def build_formatter(args, mixer):

@@ -8,6 +8,8 @@ Record i is mixed with key ``(epoch, i)`` -- the same key the ``commit`` and
 ``codemix_clm`` datasets use -- so ``mix --epoch 0`` writes what the first training epoch sees.
 """
 
+from __future__ import annotations
+
 import json
 import sys
 
@@ -17,7 +19,9 @@ from easylm_commit.commands._common import (
 )
 from easylm_commit.errors import UserError
 from easylm_commit.progress import Progress
-from easylm_commit.records import BadRecords, iter_records
+from easylm_commit.records import BadRecords, read
+from easylm_commit.templates import Sample
+from easylm_commit.transform import RecordTransform
 
 HELP = "code-mix instruction records or a text corpus into JSONL"
 
@@ -31,22 +35,19 @@ def add_arguments(parser):
 def run(args):
     resolve_demo(args)
     mixer = build_mixer(args)
-    formatter = build_formatter(args, mixer)
-    to_row = _text_row if args.text_field else _instruction_row
+    transform = RecordTransform(build_formatter(args, mixer))
     bad = BadRecords(args.strict)
     written = 0
     progress = Progress("mix", quiet=args.quiet)
-    records = progress.track(iter_records(args.input, on_total=progress.set_total))
+    items = progress.track(read(args.input, epoch=args.epoch, on_total=progress.set_total))
     with atomic_output(args.output) as out:
-        for index, (where, record) in enumerate(records):
-            row = bad.apply(where, to_row, record, formatter, (args.epoch, index))
-            if row is not None:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                written += 1
+        for item, sample in transform.samples(items, bad):
+            out.write(json.dumps(mixed_record(item.record, sample), ensure_ascii=False) + "\n")
+            written += 1
         if not written and len(bad.reasons) == 1:
             # Every record failed the same way: a wrong option (a misspelt --text-field), not
             # bad data. Raised inside the block, so no empty output file is left behind.
-            raise UserError(bad.all_skipped(args.input, field_options(args)))
+            raise UserError(bad.all_skipped(args.input, field_options(transform.formatter)))
     if bad.count and not args.quiet:
         print(f"easylm-commit mix: {bad.summary()}", file=sys.stderr)
     if not args.quiet and args.output not in (None, "-"):
@@ -55,19 +56,12 @@ def run(args):
     return 0
 
 
-def _instruction_row(record, formatter, key):
-    """The record with its fields mixed, plus the exact prompt and response trained on;
-    other fields (an ``id``, a ``category``) pass through untouched."""
-    s = formatter.format(record, key)
+def mixed_record(record: dict, sample: Sample) -> dict:
+    """The record with its fields as mixed (``Sample.mixed_fields``); other fields (an ``id``, a
+    ``category``) pass through untouched. A sample with a prompt also gets the exact
+    ``prompt`` and ``response`` strings a model is trained on."""
     row = dict(record)
-    f = formatter.fields
-    row[f.instruction], row[f.input], row[f.output] = s.instruction, s.input, s.output
-    row["prompt"], row["response"] = s.prompt, s.response
-    return row
-
-
-def _text_row(record, formatter, key):
-    s = formatter.format(record, key)
-    row = dict(record)
-    row[formatter.field] = s.response
+    row.update(sample.mixed_fields)
+    if sample.prompt_segments:
+        row["prompt"], row["response"] = sample.prompt, sample.response
     return row

@@ -14,7 +14,8 @@ from easylm_commit.commands._common import (
     add_mixing_arguments, build_formatter, build_mixer, field_options, resolve_demo,
 )
 from easylm_commit.errors import UserError
-from easylm_commit.records import BadRecords, iter_records
+from easylm_commit.records import BadRecords, read
+from easylm_commit.transform import RecordTransform
 
 HELP = "show formatted samples like the paper's Figure 1 (terminal or --html)"
 
@@ -30,28 +31,29 @@ def add_arguments(parser):
     add_mixing_arguments(parser)
 
 
-def collect(builder, records, n, offset, strict=False, path=None):
-    """The first ``n`` valid samples after skipping ``offset`` records, and the
-    ``BadRecords`` that were skipped on the way.
+def collect(transform, items, n, offset=0, bad=None, path=None):
+    """The first ``n`` valid samples (``preview.PreviewSample``) after skipping ``offset``
+    records, and the ``BadRecords`` that were skipped on the way.
 
     Titles are the records' locations (``file:record N`` or ``file:LINE``) with the file's
     base name, which is what a user opens to find the record.
     """
-    samples, bad = [], BadRecords(strict)
-    for index, (where, record) in enumerate(records):
-        if index < offset:
-            continue
+    from easylm_commit.preview import preview_sample
+
+    bad = BadRecords() if bad is None else bad
+    samples = []
+    items = (item for item in items if item.position >= offset)
+    for item, sample in transform.samples(items, bad, report=True):
+        where = item.where
         title = os.path.basename(path) + where[len(path):] if path and where.startswith(path) else where
-        sample = bad.apply(where, builder.build, record, index, title)
-        if sample is not None:
-            samples.append(sample)
-            if len(samples) >= n:
-                break
+        samples.append(preview_sample(sample, title))
+        if len(samples) >= n:
+            break
     return samples, bad
 
 
 def run(args):
-    from easylm_commit.preview import PreviewBuilder, render_html, render_terminal
+    from easylm_commit.preview import render_html, render_terminal
 
     if args.num_samples < 1:
         raise UserError(f"-n/--num-samples must be at least 1, got {args.num_samples}")
@@ -59,19 +61,15 @@ def run(args):
         raise UserError(f"--offset must be 0 or more, got {args.offset}")
     resolve_demo(args)
     mixer = build_mixer(args)
-    formatter = build_formatter(args, mixer)
-    builder = PreviewBuilder(formatter, mixer, epoch=args.epoch)
-    samples, bad = collect(
-        builder, iter_records(args.input), args.num_samples, args.offset, strict=args.strict,
-        path=args.input,
-    )
+    transform = RecordTransform(build_formatter(args, mixer))
+    samples, bad = collect(transform, read(args.input, epoch=args.epoch), args.num_samples,
+                           args.offset, bad=BadRecords(args.strict), path=args.input)
     if not samples:
         if bad.count:
             after = f" from record {args.offset} on" if args.offset else ""
-            raise UserError(bad.all_skipped(args.input + after, field_options(args)))
+            raise UserError(bad.all_skipped(args.input + after, field_options(transform.formatter)))
         raise UserError(f"{args.input}: no valid record to show from record {args.offset} on")
-    what = f"text field {args.text_field!r}" if args.text_field else f"mode {args.mode}"
-    meta = (f"{args.input} - {what}, alpha {args.alpha if mixer else 0}, seed {args.seed}, "
+    meta = (f"{args.input} - {transform.formatter.description}, alpha {args.alpha if mixer else 0}, seed {args.seed}, "
             f"epoch {args.epoch}, dictionary {args.dictionary or '-'}"
             + (" (reversed)" if args.reverse_dictionary else ""))
     if args.html:

@@ -20,7 +20,8 @@ from easylm_commit.commands._common import (
 )
 from easylm_commit.errors import UserError
 from easylm_commit.progress import Progress
-from easylm_commit.records import BadRecords, iter_records
+from easylm_commit.records import BadRecords, read
+from easylm_commit.transform import RecordTransform
 
 HELP = "dictionary coverage, expected mixing rate and tokens/steps per epoch"
 
@@ -85,17 +86,16 @@ def run(args: argparse.Namespace) -> int:
     mixer = build_mixer(args)
     formatter = build_formatter(args, mixer)
     tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer else None
+    transform = RecordTransform(formatter, tokenizer)
 
     progress = Progress("stats", quiet=args.quiet)
-    records = progress.track(iter_records(args.input, on_total=progress.set_total))
+    items = progress.track(read(args.input, epoch=args.epoch, on_total=progress.set_total))
     bad = BadRecords(args.strict)
-    stats = dataset_stats(
-        records, formatter, mixer=mixer, epoch=args.epoch, tokenizer=tokenizer,
-        batch_size=args.batch_size, seq_length=args.seq_length, bad=bad,
-    )
+    stats = dataset_stats(items, transform, batch_size=args.batch_size,
+                          seq_length=args.seq_length, bad=bad)
     if stats.records == 0:
         if bad.count:
-            raise UserError(bad.all_skipped(args.input, field_options(args)))
+            raise UserError(bad.all_skipped(args.input, field_options(transform.formatter)))
         raise UserError(f"{args.input}: no valid record")
     result = stats.as_dict(top=args.top)
     result.update(input=args.input, dictionary=args.dictionary,
@@ -162,7 +162,7 @@ def _print_tables(r, args):
         console.print(top)
     t = r["tokens"]
     if t:
-        layout = "BOS + text + EOS" if args.text_field else "BOS + prompt + response + EOS"
+        layout = "BOS + text + EOS" if r["mode"] == "text" else "BOS + prompt + response + EOS"
         tok = Table(title=f"Tokens ({layout})")
         tok.add_column("", no_wrap=True)
         tok.add_column("", justify="right")
