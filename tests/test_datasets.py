@@ -302,7 +302,8 @@ def test_a_text_processor_is_refused_as_it_could_only_be_ignored(data, tokenizer
                                             "codemix_clm dataset types format records themselves "
                                             r"\(got a TextProcessor; set their template and field "
                                             r"options instead\)$"):
-            make(make.get_default_config(dict(config)), tokenizer, TextProcessor())
+            make(make.get_default_config(dict(path=config.path, dictionary=config.dictionary)),
+                 tokenizer, TextProcessor())
 
 
 def test_batches_are_identical_across_processes_with_different_hash_seeds(data, llama_tokenizer_dir):

@@ -25,7 +25,6 @@ from easylm_commit import options
 from easylm_commit.commands._common import warn_skipped_lines
 from easylm_commit.errors import UserError
 
-HELP = "reverse, merge, check and filter bilingual dictionary files"
 
 MANY = 5
 TOP = 20

@@ -23,7 +23,6 @@ from easylm_commit.records import BadRecords, read
 from easylm_commit.templates import Sample
 from easylm_commit.transform import RecordTransform
 
-HELP = "code-mix instruction records or a text corpus into JSONL"
 
 
 def add_arguments(parser):

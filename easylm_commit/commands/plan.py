@@ -26,7 +26,6 @@ import sys
 from easylm_commit import experiment, options
 from easylm_commit.errors import UserError
 
-HELP = "the paper's experiment for one language: checks, then every step, resumable"
 
 # Coverage below this share of words mixes too little to be COMMIT (MUSE en-hi covers about
 # two thirds of Alpaca's words); a warning, not an error: small dictionaries are a choice.
@@ -227,14 +226,18 @@ def _cache_key(*parts):
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
 
 
-def run_stats(args, data, mode, template="en", tokenizer=True, text_field=None, cache_writes=None):
-    """``easylm-commit stats --json`` in a subprocess (the same numbers a user sees), cached in
-    ``OUT/.plan/stats`` by the inputs' sizes and times so a resumed plan does not re-read
-    Alpaca. Returns the parsed JSON, or raises UserError with stats' own message. New results
-    are appended to ``cache_writes`` as (path, result), written only once the checks pass, so
-    a plan that stops at its checks leaves no folder behind."""
-    argv = [sys.executable, "-m", "easylm_commit.cli", "stats", "--quiet", "--json", "--top", "5",
-            "--dictionary", args.dictionary, "--input", data]
+def run_stats(args: argparse.Namespace, data: str, mode: str | None, template: str = "en",
+              tokenizer: bool = True, text_field: str | None = None,
+              cache_writes: list | None = None) -> dict:
+    """What ``easylm-commit stats --json`` prints for these options (``stats.collect``: the same
+    numbers a user sees, from the same code, without a second process or parsing its text),
+    cached in ``OUT/.plan/stats`` by the inputs' sizes and times so a resumed plan does not
+    re-read Alpaca. Raises UserError with stats' own message. New results are appended to
+    ``cache_writes`` as (path, result), written only once the checks pass, so a plan that
+    stops at its checks leaves no folder behind."""
+    from easylm_commit.commands import stats
+
+    argv = ["--top", "5", "--dictionary", args.dictionary, "--input", data]
     if text_field:
         alpha = options.default("alpha", options.CODEMIX_CLM)
         argv += ["--text-field", text_field, "--reverse-dictionary", "--alpha", str(alpha)]
@@ -245,15 +248,16 @@ def run_stats(args, data, mode, template="en", tokenizer=True, text_field=None, 
     if tokenizer:
         argv += ["--tokenizer", args.tokenizer, "--batch-size", str(args.batch_size),
                  "--seq-length", str(args.seq_length)]
-    cache = os.path.join(args.out, ".plan", "stats", _cache_key(*argv[3:]) + ".json")
+    cache = os.path.join(args.out, ".plan", "stats", _cache_key(*argv) + ".json")
     if os.path.isfile(cache):
         with open(cache, encoding="utf-8") as f:
             return json.load(f)
-    proc = subprocess.run(argv, capture_output=True, text=True)
-    if proc.returncode != 0:
-        lines = proc.stderr.strip().splitlines()
-        raise UserError(lines[-1] if lines else f"easylm-commit stats failed ({proc.returncode})")
-    result = json.loads(proc.stdout)
+    parser = argparse.ArgumentParser(prog="easylm-commit stats")
+    stats.add_arguments(parser)
+    # --quiet: no progress; malformed-line warnings are kept, not printed (the checks say
+    # what matters in their own lines).
+    result = stats.collect(parser.parse_args(argv, argparse.Namespace(
+        quiet=True, deferred_warnings=[], _command="stats")))
     if cache_writes is not None:
         cache_writes.append((cache, result))
     return result

@@ -17,7 +17,6 @@ from easylm_commit.errors import UserError
 from easylm_commit.records import BadRecords, read
 from easylm_commit.transform import RecordTransform
 
-HELP = "show formatted samples like the paper's Figure 1 (terminal or --html)"
 
 
 def add_arguments(parser):

@@ -23,7 +23,6 @@ from easylm_commit.progress import Progress
 from easylm_commit.records import BadRecords, read
 from easylm_commit.transform import RecordTransform
 
-HELP = "dictionary coverage, expected mixing rate and tokens/steps per epoch"
 
 TOP = 20
 
@@ -69,11 +68,14 @@ def load_tokenizer(spec):
     return tokenizer
 
 
-def run(args: argparse.Namespace) -> int:
-    """Print the numbers; 0 on success.
+def collect(args: argparse.Namespace) -> dict:
+    """The numbers ``stats --json`` prints, as one dict (``plan``'s checks call this too).
 
     Args:
-        args: the parsed command line.
+        args: the parsed command line (``stats``' options).
+
+    Raises:
+        UserError: a bad option or input, or no valid record.
     """
     from easylm_commit.coverage import dataset_stats
 
@@ -101,13 +103,23 @@ def run(args: argparse.Namespace) -> int:
     result.update(input=args.input, dictionary=args.dictionary,
                   reverse_dictionary=args.reverse_dictionary, seed=args.seed, epoch=args.epoch,
                   dictionary_stats=mixer.dictionary.stats().as_dict(), tokenizer=args.tokenizer)
+    if stats.skipped and not args.quiet:
+        print(f"easylm-commit stats: skipped {stats.skipped} bad record(s); first: {stats.first_skip}",
+              file=sys.stderr)
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the numbers; 0 on success.
+
+    Args:
+        args: the parsed command line.
+    """
+    result = collect(args)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         _print_tables(result, args)
-    if stats.skipped and not args.quiet:
-        print(f"easylm-commit stats: skipped {stats.skipped} bad record(s); first: {stats.first_skip}",
-              file=sys.stderr)
     return 0
 
 
