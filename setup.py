@@ -57,6 +57,7 @@ setup(
     package_data={
         "easylm_commit": [
             "demo/*.txt", "demo/*.json", "demo/*.jsonl",
+            "demo/qa/*.json", "demo/qa/*.jsonl",  # the test sets `plan --demo` evaluates on
             "fetch_manifest.json",  # what `easylm-commit fetch` downloads, and its pins
             # lm-eval indexes every *.yaml as a task; the shared include is named *_yaml.
             "eval/tasks/*.yaml", "eval/tasks/*_yaml", "eval/tasks/*.py",

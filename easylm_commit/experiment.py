@@ -170,7 +170,8 @@ def build_steps(args: argparse.Namespace, config: dict, steps_per_epoch: dict,
     """
     python = python or sys.executable
     out = os.path.abspath(args.out)
-    env = {"PYTHONPATH": easylm_dir or "$EASYLM_DIR", "WANDB_MODE": "disabled"}
+    env = {"PYTHONPATH": easylm_dir or "$EASYLM_DIR", "WANDB_MODE": "disabled",
+           **getattr(args, "step_env", {})}
     llama = llama_flags(config, args.base_model)
     train_module = ("easylm_commit.llama_train" if args.train_route == "launcher"
                     else "EasyLM.models.llama.llama_train")

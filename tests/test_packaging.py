@@ -57,3 +57,14 @@ def test_wheel_carries_the_patch_and_the_eval_tasks(fresh_install):
     n, tasks = proc.stdout.splitlines()
     assert int(n) >= 1
     assert "commit_indicqa_bn.yaml" in tasks
+
+
+def test_wheel_carries_the_demo_test_sets(fresh_install):
+    # What `plan --demo` evaluates on, offline: every set the default Hindi tasks read.
+    code = ("from easylm_commit import demo; from easylm_commit.eval.data import load_records; "
+            "print(*(len(load_records(b, 'hi', local_data=demo.DEMO_QA, split=s)) "
+            "for b, s in (('mlqa', 'test'), ('xquad', 'test'), ('mlqa', 'dev'))))")
+    proc = subprocess.run([str(fresh_install / "bin" / "python"), "-c", code],
+                          capture_output=True, text=True, cwd="/")
+    assert proc.returncode == 0, proc.stderr
+    assert all(int(n) > 0 for n in proc.stdout.split()) and len(proc.stdout.split()) == 3

@@ -100,6 +100,8 @@ def test_dry_run_on_the_demo_prints_every_step_and_runs_nothing(tmp_path, tiny_h
         assert flag(argv, "load_checkpoint") == f"params::{base}"
         assert flag(argv, "total_steps") == "10000"
         assert flag(argv, "optimizer.adamw_optimizer.lr_warmup_steps") == "300"
+        assert flag(argv, "log_freq") == "10"
+        assert flag(argv, "train_dataset.codemix_clm.tokenizer_processes") == "4"
 
     # Tuning: the paper's settings; three epochs of steps measured by `stats` on this data.
     stats = subprocess.run(
@@ -136,6 +138,11 @@ def test_dry_run_on_the_demo_prints_every_step_and_runs_nothing(tmp_path, tiny_h
     assert flag(cmd["eval_commit"], "tasks") == (
         "commit_mlqa_hi,commit_xquad_hi,commit_mlqa_hi_en,commit_xquad_hi_en")
     assert flag(cmd["eval_commit"], "local-data") == QA
+    # The paper's evaluation: every question, lm-eval's batch size and dtype.
+    assert "--limit" not in cmd["eval_commit"]
+    assert (flag(cmd["eval_commit"], "batch-size"), flag(cmd["eval_commit"], "dtype")) == ("auto", "auto")
+    # Sizes for the paper's model, not the demo's: no --demo sizes line, no demo XLA_FLAGS.
+    assert "demo sizes" not in proc.stdout and "XLA_FLAGS" not in proc.stdout
     report = cmd["report"]
     assert report[3] == "report"
     names = report[report.index("--names") + 1:report.index("--out-dir")]

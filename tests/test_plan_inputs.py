@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import requires_easylm
 
-from easylm_commit import hf_paths
+from easylm_commit import demo, hf_paths
 from easylm_commit.cli import main
 from easylm_commit.commands.plan import DEMO_MODEL
 from easylm_commit.demo import model as demo_model
@@ -31,6 +31,11 @@ def fail_lines(stdout):
 
 def step_lines(stdout):
     return [line for line in stdout.splitlines() if line.startswith(("[", "    "))]
+
+
+def has(commands, words):
+    """Whether ``words`` (a flag, or a flag and its value) are whole words of ``commands``."""
+    return re.search(rf"(?<!\S){re.escape(words)}(?!\S)", commands) is not None
 
 
 @pytest.fixture
@@ -67,6 +72,20 @@ def test_demo_builds_its_model_into_out_once_and_the_rerun_reuses_it(tmp_path, c
     assert f"--hf_model={folder}" in steps and f"--tokenizer={folder}" in steps
     assert "--llama.num_hidden_layers=2" in steps and "--llama.hidden_size=128" in steps
     assert "--device cpu" in steps and "--dtype=fp32" in steps
+    # At the demo's sizes, said at the top, so that the real run takes minutes on a CPU; and
+    # evaluated offline on the embedded Hindi test sets.
+    assert first.splitlines()[1] == (
+        "demo sizes in force (a check of every step in minutes on a CPU, not the paper's sizes; "
+        "a flag given wins): alignment 40 steps, tuning 3 epoch(s), batches of 4 x 128, lr 0.001, "
+        "evaluation of 10 question(s) a task on cpu")
+    for size in ("--total_steps=40", "--optimizer.adamw_optimizer.lr=0.001",
+                 "--optimizer.adamw_optimizer.lr_warmup_steps=5", "--log_freq=5",
+                 "--train_dataset.commit.batch_size=4", "--train_dataset.commit.seq_length=128",
+                 "--train_dataset.codemix_clm.tokenizer_processes=1", "--batch-size 1",
+                 "--dtype float32", "--limit 10", f"--local-data {demo.DEMO_QA}",
+                 "XLA_FLAGS=--xla_disable_hlo_passes=onednn-matmul-rewriter"):
+        assert has(steps, size), size
+    assert f"ok  test sets for commit_mlqa_hi, commit_xquad_hi, commit_mlqa_hi_en, commit_xquad_hi_en in {demo.DEMO_QA}" in first
     assert sorted(os.listdir(out)) == [DEMO_MODEL]  # nothing half-built beside it
     built = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
 
@@ -75,6 +94,18 @@ def test_demo_builds_its_model_into_out_once_and_the_rerun_reuses_it(tmp_path, c
     assert f"demo model: {folder} (built by an earlier run)" in again and "building" not in again
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == built
     assert step_lines(again) == step_lines(first)
+
+    # A size given on the command line wins over the demo's.
+    assert main(["plan", "--demo", "--out", str(out), "--dry-run", "--align-steps", "7",
+                 "--batch-size", "2", "--lr", "0.01", "--eval-limit", "3",
+                 "--qa-data", os.path.join(ROOT, "tests", "fixtures", "qa")]) == 1
+    given = capsys.readouterr().out
+    assert "alignment 7 steps, tuning 3 epoch(s), batches of 2 x 128, lr 0.01, evaluation of 3" in given
+    steps = "\n".join(step_lines(given))
+    for size in ("--total_steps=7", "--optimizer.adamw_optimizer.lr=0.01",
+                 "--train_dataset.commit.batch_size=2", "--train_dataset.commit.seq_length=128",
+                 "--limit 3", f"--local-data {os.path.join(ROOT, 'tests', 'fixtures', 'qa')}"):
+        assert has(steps, size), size
 
 
 def test_a_demo_model_build_that_fails_leaves_nothing_behind(tmp_path, monkeypatch):

@@ -19,6 +19,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,32 @@ LOW_COVERAGE = 0.3
 CORPUS_CHECK_BYTES = 100 * 2 ** 20
 # --demo's stand-in model (easylm_commit.demo.model), a folder of --out.
 DEMO_MODEL = "demo-model"
+
+# The sizes a flag left unset (None) takes: the paper's, or with --demo's stand-in model sizes
+# that run every step to the report in minutes on a 2-core CPU -- a pipeline check, not the
+# paper's experiment (10K alignment steps of 16 x 512 would be days there). The demo's are
+# examples/quickstart.sh's, known to train the random 2-layer model (its loss falls): 4 x 128
+# batches, lr 1e-3 with 5 warmup steps, 40 alignment steps; tuning keeps the paper's 3 epochs
+# (15 steps each on the demo records at 4 x 128, so 45 steps, near the quickstart's 60). One
+# tokenizer process (spawning workers costs more than they save on 50 records), evaluation
+# in float32 one question at a time on the embedded QA sets (10 questions a set at most).
+PAPER_SIZES = dict(align_steps=10000, align_warmup=300, lr=2e-5,
+                   batch_size=options.OPTIONS["batch_size"].cli_default,
+                   seq_length=options.OPTIONS["seq_length"].cli_default,
+                   log_freq=10, tokenizer_processes=4, eval_batch_size="auto", eval_dtype="auto",
+                   eval_limit=None)
+DEMO_SIZES = dict(PAPER_SIZES, align_steps=40, align_warmup=5, lr=1e-3, batch_size=4,
+                  seq_length=128, log_freq=5, tokenizer_processes=1, eval_batch_size="1",
+                  eval_dtype="float32", eval_limit=10)
+# jaxlib 0.4.28 on CPU rewrites EasyLM's attention into a oneDNN call many times slower on
+# small shapes (docs/toy.md); the quickstart and the tests turn the rewrite off, and so do the
+# demo model's steps. The pass does not exist on an accelerator, where naming it does nothing.
+XLA_CPU_FIX = "--xla_disable_hlo_passes=onednn-matmul-rewriter"
+
+
+def _default(name):
+    """A size's "(default ...)" for its help: the paper's, and the demo model's."""
+    return f"(default {PAPER_SIZES[name]}; {DEMO_SIZES[name]} for --demo's model)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,17 +98,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        f"{k} ({r.label})" for k, r in experiment.RUNS.items())
                         + f" (default {','.join(experiment.DEFAULT_RUNS)})")
 
-    t = parser.add_argument_group("training (the paper's settings by default)")
+    t = parser.add_argument_group("training (the paper's settings by default; small ones for "
+                                  "--demo's model)")
     t.add_argument("--epochs", type=int, default=3, help="tuning epochs (default 3)")
     t.add_argument("--steps-per-epoch", type=int, metavar="N",
                    help="skip measuring an epoch with `stats` and use N steps")
-    t.add_argument("--align-steps", type=int, default=10000, help="alignment steps (default 10000)")
-    t.add_argument("--align-warmup", type=int, default=300, help="alignment warmup steps (default 300)")
+    t.add_argument("--align-steps", type=int, help="alignment steps " + _default("align_steps"))
+    t.add_argument("--align-warmup", type=int, help="alignment warmup steps " + _default("align_warmup"))
     alpha = options.default("alpha", options.COMMIT)
     options.add_flag(t, "alpha", default=alpha, help=f"COMMIT's alpha (default {alpha})")
-    t.add_argument("--lr", type=float, default=2e-5, help="peak learning rate (default 2e-5)")
-    options.add_flag(t, "batch_size")
-    options.add_flag(t, "seq_length")
+    t.add_argument("--lr", type=float, help="peak learning rate " + _default("lr"))
+    options.add_flag(t, "batch_size", default=None, help="sequences per step " + _default("batch_size"))
+    options.add_flag(t, "seq_length", default=None, help="tokens per sequence " + _default("seq_length"))
     t.add_argument("--mesh-dim", default="1,-1,1",
                    help="EasyLM's --mesh_dim (dp,fsdp,mp; default 1,-1,1: FSDP over all devices)")
     t.add_argument("--dtype", help="EasyLM's compute --dtype (default bf16; fp32 for --demo's "
@@ -92,9 +120,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="EasyLM preset under the --llama.* flags read from config.json (default llama_7b)")
     t.add_argument("--save-freq", type=int, default=1000,
                    help="steps between checkpoint saves (default 1000; the last step is always saved)")
-    t.add_argument("--log-freq", type=int, default=10, help="steps between logged metrics (default 10)")
-    options.add_flag(t, "tokenizer_processes", default=4,
-                     help="worker processes mixing the alignment corpus (default 4)")
+    t.add_argument("--log-freq", type=int, help="steps between logged metrics " + _default("log_freq"))
+    options.add_flag(t, "tokenizer_processes", default=None,
+                     help="worker processes mixing the alignment corpus " + _default("tokenizer_processes"))
     t.add_argument("--train-route", choices=("launcher", "patched"), default="launcher",
                    help="launcher: python -m easylm_commit.llama_train on an unpatched EasyLM "
                         "(default); patched: EasyLM's own llama_train after `easylm-commit patch`")
@@ -106,12 +134,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     e.add_argument("--tasks", help="comma-separated eval tasks or groups (default: the target's "
                                    "test sets, target-language and English prompt)")
     e.add_argument("--qa-data", metavar="DIR",
-                   help="local test sets (<benchmark>_<lang>.jsonl; default: the hub)")
-    e.add_argument("--eval-limit", type=int, metavar="N", help="only N questions per task (smoke runs)")
+                   help="local test sets (<benchmark>_<lang>.jsonl; default: the hub, or with "
+                        "--demo its embedded Hindi sets)")
+    e.add_argument("--eval-limit", type=int, metavar="N",
+                   help=f"only N questions per task (smoke runs; {DEMO_SIZES['eval_limit']} for "
+                        "--demo's model)")
     e.add_argument("--eval-device", help="torch device for evaluation (default cuda; cpu for "
                                          "--demo's model)")
-    e.add_argument("--eval-batch-size", default="auto", help="generation batch size (default auto)")
-    e.add_argument("--eval-dtype", default="auto", help="model dtype for evaluation (default auto)")
+    e.add_argument("--eval-batch-size", help="generation batch size " + _default("eval_batch_size"))
+    e.add_argument("--eval-dtype", help="model dtype for evaluation " + _default("eval_dtype"))
 
     c = parser.add_argument_group("control")
     c.add_argument("--dry-run", action="store_true",
@@ -156,6 +187,14 @@ def resolve(args: argparse.Namespace) -> None:
     # type BF16 in op dot"); a real model wants an accelerator and bf16.
     args.dtype = args.dtype or ("fp32" if args.demo_model else "bf16")
     args.eval_device = args.eval_device or ("cpu" if args.demo_model else "cuda")
+    sizes = DEMO_SIZES if args.demo_model else PAPER_SIZES
+    for name, value in sizes.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.step_env = {}  # added to the environment of every EasyLM step
+    if args.demo_model:
+        xla = os.environ.get("XLA_FLAGS", "")
+        args.step_env["XLA_FLAGS"] = xla if XLA_CPU_FIX in xla else f"{xla} {XLA_CPU_FIX}".strip()
     if not args.target:
         raise UserError("--target is required (the language code, e.g. hi; or --demo)")
     for name in ("dictionary", "instructions"):
@@ -188,6 +227,18 @@ def resolve(args: argparse.Namespace) -> None:
         if not args.tasks:
             raise UserError(f"no test set of the paper is in language {args.target!r}: "
                             "name the tasks with --tasks")
+    if args.demo and not args.qa_data:
+        from easylm_commit import demo
+        from easylm_commit.eval.harness import check_local_data
+
+        # The embedded sets are Hindi (MLQA, XQuAD, MLQA's dev set); tasks in other languages
+        # are read from the hub, as without --demo, rather than failing on the demo's folder.
+        try:
+            check_local_data(demo.DEMO_QA, args.tasks)
+        except UserError:
+            pass
+        else:
+            args.qa_data = demo.DEMO_QA
     args.tokenizer_is_model = not args.tokenizer
     args.tokenizer = args.tokenizer or args.hf_model
     for name in ("hf_model", "tokenizer", "dictionary", "instructions", "mt_instructions",
@@ -513,6 +564,10 @@ def run(args):
     checks = Checks(echo=lambda line: print(line) if not args.quiet or not line.startswith("  ok") else None)
     say(f"easylm-commit plan: target {args.target}, runs {', '.join(args.runs)} -> {args.out}")
     if args.demo_model:
+        say(f"demo sizes in force (a check of every step in minutes on a CPU, not the paper's "
+            f"sizes; a flag given wins): alignment {args.align_steps} steps, tuning "
+            f"{args.epochs} epoch(s), batches of {args.batch_size} x {args.seq_length}, lr "
+            f"{args.lr}, evaluation of {args.eval_limit} question(s) a task on {args.eval_device}")
         prepare_demo_model(args.demo_model, say)
     say("checks:")
     config = check_model(args, checks)
@@ -551,6 +606,12 @@ def run(args):
         print(f"easylm-commit plan: {e}; log {e.log}. Fix it and run the same command again: "
               "finished steps are kept", file=sys.stderr)
         return 1
+    losses = [(s.name, _losses(runner.log_path(s))) for s in steps if s.phase in ("align", "train")]
+    if any(values for _, values in losses):
+        say("training losses (EasyLM's, one batch every --log-freq steps), first -> last:")
+        for name, values in losses:
+            if values:
+                say(f"  {name}: {values[0]:.2f} -> {values[-1]:.2f} ({len(values)} logged)")
     if "report" in {s.phase for s in steps}:
         report = os.path.join(args.out, "report")
         say(f"done: tables in {report} ({', '.join(sorted(os.listdir(report)))}); "
@@ -559,6 +620,19 @@ def run(args):
         say(f"done up to phase {args.until}; run again without --until (or with a later one) "
             "to continue")
     return 0
+
+
+# EasyLM prints each logged step's metrics as a dict of arrays: "'loss': array(6.92, dtype=float32)".
+LOSS = re.compile(r"'loss': array\(([-+.\w]+)")
+
+
+def _losses(log):
+    """The losses a training step's log holds, in order ([] if none or no log)."""
+    try:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            return [float(v) for v in LOSS.findall(f.read())]
+    except (OSError, ValueError):
+        return []
 
 
 def prepare_demo_model(path, say):

@@ -13,7 +13,12 @@
 - ``hindi_corpus.jsonl`` (``DEMO_CORPUS``): 72 short encyclopaedic Hindi paragraphs,
   ``{"text": ...}`` a line, for the alignment phase (Hindi mixed into English).
 
-All three are handwritten for this project (license: the project's own), not extracts of MUSE,
+- ``qa/`` (``DEMO_QA``): Hindi extractive QA over paragraphs of the demo corpus, in the local
+  layout ``easylm-commit eval --local-data`` reads (``easylm_commit.eval.data``): ``mlqa_hi.json``
+  (10 questions, SQuAD format), ``xquad_hi.jsonl`` (10) and ``mlqa_hi_dev.json`` (6), so that
+  ``plan --demo`` evaluates offline. Every answer is a substring of its context.
+
+All of them are handwritten for this project (license: the project's own), not extracts of MUSE,
 Alpaca or Wikipedia. They are for trying the tools and for tests; far too small to train on.
 """
 
@@ -29,3 +34,4 @@ def _path(name):
 DEMO_DICTIONARY = _path("en-hi.txt")
 DEMO_INSTRUCTIONS = _path("alpaca_demo.json")
 DEMO_CORPUS = _path("hindi_corpus.jsonl")
+DEMO_QA = _path("qa")
