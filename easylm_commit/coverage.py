@@ -28,8 +28,9 @@ import math
 import statistics
 from collections.abc import Iterable
 
+from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.errors import UserError
-from easylm_commit.mixer import CodeMixer, MixResult
+from easylm_commit.mixer import CodeMixer, MixResult, Segmenter
 from easylm_commit.records import BadRecords, Item
 from easylm_commit.transform import RecordTransform
 
@@ -105,7 +106,8 @@ class CoverageCounter:
         protect: as ``CodeMixer``'s.
     """
 
-    def __init__(self, dictionary=None, segmenter=None, protect: bool = True):
+    def __init__(self, dictionary: BilingualDictionary | None = None,
+                 segmenter: str | Segmenter | None = None, protect: bool = True) -> None:
         self.dictionary = dictionary
         self.protect = protect
         self.segmenter = segmenter

@@ -40,6 +40,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import mlxu
 
@@ -51,6 +53,12 @@ from easylm_commit.packing import Packed
 from easylm_commit.sources import RecordStream, load_records
 from easylm_commit.templates import FieldNames, Formatter, TextFormatter
 from easylm_commit.transform import RecordTransform
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from easylm_commit.records import Item
+    from easylm_commit.transform import Chunk
 
 # Config keys whose change alters the batches (declared in options.py): a state saved under
 # other values cannot resume "exactly", and we say so instead of silently producing other data.
@@ -166,7 +174,8 @@ def _describe(task):
     return f"epoch {task[0][0]}, records {task[0][1]}-{task[-1][1]}"
 
 
-def built_chunks(builder, records, epoch, position, processes, chunk_records):
+def built_chunks(builder: Callable[[list[Item]], Chunk], records: RecordStream, epoch: int,
+                 position: int, processes: int, chunk_records: int) -> Iterator[Chunk]:
     """Builder results over the records from (epoch, position) on, in order.
 
     With ``processes > 1`` a bounded number of chunks are in flight, so memory stays flat on
@@ -181,6 +190,15 @@ def built_chunks(builder, records, epoch, position, processes, chunk_records):
     ``BrokenProcessPool``. We then start new workers and submit the unfinished chunks again
     in order. A chunk that raised is submitted again too, unless it raised ``UserError`` (a
     bad record under ``strict``: the same input fails the same way, so it is reported).
+
+    Args:
+        builder: what makes a chunk of consecutive items (the type's ``RecordTransform``);
+            sent to the workers, so it must pickle.
+        records: the dataset's records.
+        epoch: the epoch to start in.
+        position: the place in that epoch's order to start at.
+        processes: worker processes; 1 or less builds in this process.
+        chunk_records: records per chunk (chunks are also cut at epoch ends).
     """
     if processes <= 1:
         for items in _chunks(records.iterate(epoch, position), chunk_records):
@@ -261,8 +279,8 @@ class _EasyLMDataset:
             registered type (see ``_refuse_text_processor``).
     """
 
-    def __init__(self, config: mlxu.ConfigDict | dict | None, tokenizer,
-                 text_processor: None = None):
+    def __init__(self, config: mlxu.ConfigDict | dict | None, tokenizer: PreTrainedTokenizerBase,
+                 text_processor: None = None) -> None:
         _refuse_text_processor(text_processor)
         self.config = self.get_default_config(config)
         self._tokenizer = tokenizer
@@ -284,7 +302,7 @@ class _EasyLMDataset:
         return self.config.seq_length
 
     @property
-    def tokenizer(self):
+    def tokenizer(self) -> PreTrainedTokenizerBase:
         return self._tokenizer
 
     @property
@@ -460,8 +478,8 @@ class CommitDataset(_EasyLMDataset):
         """
         return options.config_dict(options.COMMIT, updates)
 
-    def __init__(self, config: mlxu.ConfigDict | dict | None, tokenizer,
-                 text_processor: None = None):
+    def __init__(self, config: mlxu.ConfigDict | dict | None, tokenizer: PreTrainedTokenizerBase,
+                 text_processor: None = None) -> None:
         super().__init__(config, tokenizer, text_processor)
         # Not deferred on a pod: EasyLM builds its model from seq_length before the check.
         self._check_config()
@@ -499,8 +517,8 @@ class CodeMixCLMDataset(_EasyLMDataset):
         """
         return options.config_dict(options.CODEMIX_CLM, updates)
 
-    def __init__(self, config: mlxu.ConfigDict | dict | None, tokenizer,
-                 text_processor: None = None):
+    def __init__(self, config: mlxu.ConfigDict | dict | None, tokenizer: PreTrainedTokenizerBase,
+                 text_processor: None = None) -> None:
         super().__init__(config, tokenizer, text_processor)
         self._check_config()
         with self._building():

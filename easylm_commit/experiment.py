@@ -26,6 +26,7 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Sequence
 
 from easylm_commit import options
 from easylm_commit.errors import UserError
@@ -72,11 +73,20 @@ LLAMA_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_la
                 "rms_norm_eps", "rope_theta")
 
 
-def slug(run):
+def slug(run: str) -> str:
+    """A run's folder name: ``align+commit`` -> ``align_commit``."""
     return run.replace("+", "_")
 
 
-def read_hf_config(model_dir):
+def read_hf_config(model_dir: str) -> dict:
+    """A LLaMA model's ``config.json``, with the fields older configs lack filled in.
+
+    Args:
+        model_dir: a Hugging Face model folder.
+
+    Raises:
+        UserError: no config.json, not JSON, not a LLaMA model, or a field missing.
+    """
     path = os.path.join(model_dir, "config.json")
     try:
         with open(path, encoding="utf-8") as f:
@@ -96,20 +106,26 @@ def read_hf_config(model_dir):
     return config
 
 
-def llama_flags(config, base_model="llama_7b"):
-    """EasyLM ``--llama.*`` flags reproducing the HF model's configuration exactly."""
+def llama_flags(config: dict, base_model: str = "llama_7b") -> list[str]:
+    """EasyLM ``--llama.*`` flags reproducing the HF model's configuration exactly.
+
+    Args:
+        config: the model's configuration (``read_hf_config``).
+        base_model: the EasyLM preset the flags override.
+    """
     return [f"--llama.base_model={base_model}"] + [
         f"--llama.{k}={config[k]}" for k in LLAMA_FIELDS]
 
 
-def param_count(config):
+def param_count(config: dict) -> int:
+    """Parameters of the LLaMA model ``config`` (``read_hf_config``) describes."""
     h, v = config["hidden_size"], config["vocab_size"]
     kv = h * config["num_key_value_heads"] // config["num_attention_heads"]
     layer = 2 * h * h + 2 * h * kv + 3 * h * config["intermediate_size"] + 2 * h
     return 2 * v * h + config["num_hidden_layers"] * layer + h
 
 
-def default_tasks(target):
+def default_tasks(target: str) -> list[str]:
     """The target language's test sets, with the target-language and the English prompt."""
     from easylm_commit.eval import DATASETS
 
@@ -121,10 +137,16 @@ def _dtype_bytes(dtype):
     return 4 if dtype in ("fp32", "float32") else 2
 
 
-def disk_bytes(steps, config, args):
+def disk_bytes(steps: Sequence[Step], config: dict, args: argparse.Namespace) -> int:
     """Disk the outputs of ``steps`` take: an EasyLM checkpoint in ``--checkpoint-dtype`` per
     conversion or training run, fp16 weights per HF model, plus one more fp16 copy while
-    EasyLM's converter runs (it writes shards to a temporary folder, then the model)."""
+    EasyLM's converter runs (it writes shards to a temporary folder, then the model).
+
+    Args:
+        steps: the steps to run (``build_steps``).
+        config: the model's configuration (``read_hf_config``).
+        args: ``plan``'s resolved command line (``checkpoint_dtype``).
+    """
     n = param_count(config)
     phases = [s.phase for s in steps]
     need = sum(n * _dtype_bytes(args.checkpoint_dtype) for p in phases if p in ("convert", "align", "train"))
@@ -290,7 +312,7 @@ def build_steps(args: argparse.Namespace, config: dict, steps_per_epoch: dict,
     return steps
 
 
-def until(steps, phase):
+def until(steps: list[Step], phase: str | None) -> list[Step]:
     """The steps up to and including ``phase`` (steps are in phase order)."""
     if phase is None:
         return steps

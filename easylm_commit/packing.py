@@ -38,7 +38,7 @@ class Packer:
         seq_length: tokens of a row.
     """
 
-    def __init__(self, batch_size: int, seq_length: int):
+    def __init__(self, batch_size: int, seq_length: int) -> None:
         self.batch_size = batch_size
         self.seq_length = seq_length
         self.chunk = batch_size * seq_length
@@ -129,7 +129,7 @@ class Packed:
     """
 
     def __init__(self, chunks: Callable[[int, int], Iterable], *, batch_size: int,
-                 seq_length: int, source: str = "", check: str = ""):
+                 seq_length: int, source: str = "", check: str = "") -> None:
         self.chunks = chunks
         self.batch_size = batch_size
         self.seq_length = seq_length

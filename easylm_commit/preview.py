@@ -30,6 +30,9 @@ import html
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
     from easylm_commit.mixer import MixResult
     from easylm_commit.templates import Sample
 
@@ -177,7 +180,8 @@ def _style(classes):
     return None
 
 
-def to_rich_text(spans):
+def to_rich_text(spans: list[Span]) -> Text:
+    """The spans as one ``rich`` text, each in its mark's style (``STYLES``)."""
     from rich.text import Text
 
     text = Text()
@@ -186,7 +190,7 @@ def to_rich_text(spans):
     return text
 
 
-def render_terminal(samples: list[PreviewSample], console, heading: str | None = None,
+def render_terminal(samples: list[PreviewSample], console: Console, heading: str | None = None,
                     legend: bool = True) -> None:
     """Print the samples; ``console`` is a ``rich.console.Console`` (it drops colour when
     the output is not a terminal)."""

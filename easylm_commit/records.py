@@ -162,7 +162,7 @@ class BadRecords:
 
     MAX_FIELDS = 12
 
-    def __init__(self, strict: bool = False):
+    def __init__(self, strict: bool = False) -> None:
         self.strict = strict
         self.count = 0
         self.first = None

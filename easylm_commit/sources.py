@@ -25,11 +25,15 @@ import os
 import random
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from easylm_commit import fileio
 from easylm_commit.errors import InvalidRecord, UserError
 from easylm_commit.mixer import derive_seed
 from easylm_commit.records import Item
+
+if TYPE_CHECKING:
+    import datasets
 
 LOCAL_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -38,7 +42,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 INVALID_FIELD = "__easylm_commit_invalid__"
 
 
-def load_records(path: str, name: str = "", split: str = "train", streaming: bool = False):
+def load_records(path: str, name: str = "", split: str = "train",
+                 streaming: bool = False) -> datasets.Dataset | datasets.IterableDataset:
     """A ``datasets`` Dataset (or IterableDataset when streaming) for a hub name or a data
     file (a local path or a URL).
 
@@ -159,8 +164,8 @@ class RecordStream:
         UserError: shuffle asked of a streaming dataset; a dataset without records.
     """
 
-    def __init__(self, dataset, *, shuffle: bool = False, seed: int = 0, read_batch: int = 256,
-                 where: str = "dataset"):
+    def __init__(self, dataset: datasets.Dataset | datasets.IterableDataset, *, shuffle: bool = False,
+                 seed: int = 0, read_batch: int = 256, where: str = "dataset") -> None:
         import datasets
 
         self.dataset = dataset

@@ -109,7 +109,7 @@ class Template:
         UserError: a placeholder is missing, unknown, or carries a format spec.
     """
 
-    def __init__(self, prompt_input: str, prompt_no_input: str, name: str = "custom"):
+    def __init__(self, prompt_input: str, prompt_no_input: str, name: str = "custom") -> None:
         self.name = name
         self.prompt_input = prompt_input
         self.prompt_no_input = prompt_no_input
@@ -283,7 +283,7 @@ class Formatter:
     """
 
     def __init__(self, mixer: CodeMixer | None = None, *, mode: str = "commit",
-                 template: str | Template = "en", fields: FieldNames | None = None):
+                 template: str | Template = "en", fields: FieldNames | None = None) -> None:
         if mode not in MODES:
             raise UserError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
         if mode != "none" and mixer is None:
@@ -410,7 +410,7 @@ class TextFormatter:
 
     mode = "text"
 
-    def __init__(self, mixer: CodeMixer | None, field: str):
+    def __init__(self, mixer: CodeMixer | None, field: str) -> None:
         self.mixer = mixer
         self.field = field
 

@@ -21,8 +21,12 @@ import logging
 import os
 import weakref
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 
 def _rust_backend(tokenizer):
@@ -247,7 +251,7 @@ _SPLICE_PROBES = (
 _ENCODERS = weakref.WeakKeyDictionary()
 
 
-def encode_batch(tokenizer, texts: Sequence[str]) -> list[list[int]]:
+def encode_batch(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> list[list[int]]:
     """Token ids of many texts in one call, exactly ``tokenizer(texts,
     add_special_tokens=False)["input_ids"]``, by the fastest route that gives them:
     SentencePiece's encoder for LLaMA tokenizers (see ``_SentencePieceEncoder``), else the
@@ -279,7 +283,8 @@ def _encoder(tokenizer):
         return None
 
 
-def encode_prompts(tokenizer, prompts: Sequence[Sequence[tuple[str, str]]]) -> list[list[int]]:
+def encode_prompts(tokenizer: PreTrainedTokenizerBase,
+                   prompts: Sequence[Sequence[tuple[str, str]]]) -> list[list[int]]:
     """``encode_batch`` of prompts given as their pieces, ``[(text, kind), ...]`` (a
     ``Sample``'s ``prompt_segments``, ``kind`` "template" for the template's text):
     SentencePiece's encoder encodes them piece by piece where that is exact
@@ -296,7 +301,8 @@ Example = tuple[np.ndarray, np.ndarray]
 """``(tokens, loss_masks)`` of one example: int32 and float32 arrays of one length."""
 
 
-def tokens_and_masks(tokenizer, prompts: Sequence[Sequence[tuple[str, str]]],
+def tokens_and_masks(tokenizer: PreTrainedTokenizerBase,
+                     prompts: Sequence[Sequence[tuple[str, str]]],
                      responses: Sequence[str]) -> list[Example]:
     """The model transform: ``(tokens, loss_masks)`` for each (prompt, response), laid out
     ``BOS + prompt + response + EOS`` with the loss on the response and EOS only (module
@@ -340,7 +346,8 @@ def _laid_out(tokenizer, encoded_prompts, encoded_responses):
     return out
 
 
-def instruction_tokens(tokenizer, prompts: Sequence[str | Sequence[tuple[str, str]]],
+def instruction_tokens(tokenizer: PreTrainedTokenizerBase,
+                       prompts: Sequence[str | Sequence[tuple[str, str]]],
                        responses: Sequence[str]) -> list[Example]:
     """``tokens_and_masks`` of (prompt, response) pairs whose prompts may also be given as
     whole strings."""
@@ -349,6 +356,6 @@ def instruction_tokens(tokenizer, prompts: Sequence[str | Sequence[tuple[str, st
     return tokens_and_masks(tokenizer, prompts, responses)
 
 
-def text_tokens(tokenizer, texts: Sequence[str]) -> list[Example]:
+def text_tokens(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> list[Example]:
     """``tokens_and_masks`` of plain documents: ``BOS + text + EOS``, loss on all but BOS."""
     return tokens_and_masks(tokenizer, [()] * len(texts), texts)

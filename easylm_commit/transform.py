@@ -33,6 +33,9 @@ from easylm_commit.records import BadRecords, Item
 from easylm_commit.templates import Formatter, Sample, TextFormatter
 
 if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from easylm_commit.mixer import CodeMixer
     from easylm_commit.tokens import Example
 
 # NumPy and the tokenizer code are imported where tokens are made: ``mix`` and ``preview``
@@ -106,8 +109,8 @@ class RecordTransform:
         UserError: the tokenizer has no BOS or EOS token.
     """
 
-    def __init__(self, formatter: Formatter | TextFormatter, tokenizer=None, *,
-                 strict: bool = False):
+    def __init__(self, formatter: Formatter | TextFormatter,
+                 tokenizer: PreTrainedTokenizerBase | None = None, *, strict: bool = False) -> None:
         if not callable(getattr(formatter, "format", None)):
             raise TypeError(f"a formatter needs a format(record, key, report=...) method, "
                             f"got {type(formatter).__name__}")
@@ -119,7 +122,7 @@ class RecordTransform:
         self.strict = strict
 
     @property
-    def mixer(self):
+    def mixer(self) -> CodeMixer | None:
         """The formatter's ``CodeMixer`` (``None``: nothing is mixed)."""
         return self.formatter.mixer
 

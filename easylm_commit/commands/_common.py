@@ -98,7 +98,7 @@ def build_mixer(args: argparse.Namespace) -> CodeMixer | None:
                      protect=args.protect)
 
 
-def warn_skipped_lines(dictionary, args):
+def warn_skipped_lines(dictionary: BilingualDictionary, args: argparse.Namespace) -> None:
     """One line on stderr when dictionary lines were skipped: a dictionary that lost lines
     mixes less than its user thinks, and nothing else would say so. The line is printed by
     the CLI when the command has succeeded (``args.deferred_warnings``), so that a failing
@@ -115,16 +115,21 @@ def warn_skipped_lines(dictionary, args):
             print(message, file=sys.stderr)
 
 
-def field_options(formatter):
+def field_options(formatter: Formatter | TextFormatter) -> str:
     """``check --text-field F`` (or the three instruction fields): the formatter's field
     options as flags, what to look at when records lack a field (``BadRecords.all_skipped``)."""
     return "check " + ", ".join(f"--{name.replace('_', '-')} {value}"
                                 for name, value in formatter.field_options.items())
 
 
-def build_formatter(args, mixer):
+def build_formatter(args: argparse.Namespace, mixer: CodeMixer | None) -> Formatter | TextFormatter:
     """A ``TextFormatter`` with ``--text-field`` (a corpus), else a ``Formatter``: the
-    commands then read every record the same way."""
+    commands then read every record the same way.
+
+    Args:
+        args: the parsed command line (its field, mode and template flags).
+        mixer: what mixes the records (``build_mixer``); ``None`` mixes nothing.
+    """
     if args.text_field:
         return TextFormatter(mixer, args.text_field)
     fields = FieldNames(args.instruction_field, args.input_field, args.output_field)

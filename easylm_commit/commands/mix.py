@@ -10,6 +10,7 @@ Record i is mixed with key ``(epoch, i)`` -- the same key the ``commit`` and
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -25,13 +26,26 @@ from easylm_commit.transform import RecordTransform
 
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``mix``'s flags: its input and output, and the mixing flags.
+
+    Args:
+        parser: the command's parser.
+    """
     parser.add_argument("--input", help="Alpaca JSON array or JSONL file")
     parser.add_argument("--output", help="JSONL file to write (default: stdout)")
     add_mixing_arguments(parser)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
+    """Write the mixed records; 0 on success.
+
+    Args:
+        args: the parsed command line.
+
+    Raises:
+        UserError: a bad option, or no record left to write because all failed the same way.
+    """
     resolve_demo(args)
     mixer = build_mixer(args)
     transform = RecordTransform(build_formatter(args, mixer))

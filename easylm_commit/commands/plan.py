@@ -23,9 +23,14 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from easylm_commit import experiment, options
 from easylm_commit.errors import UserError
+
+if TYPE_CHECKING:
+    from easylm_commit.resumable import Runner
 
 
 # Coverage below this share of words mixes too little to be COMMIT (MUSE en-hi covers about
@@ -252,20 +257,24 @@ def resolve(args: argparse.Namespace) -> None:
 # -- checks ----------------------------------------------------------------------------------
 
 class Checks:
-    """Findings, one line each: ``ok``, ``warn`` or ``FAIL`` and what to do."""
+    """Findings, one line each: ``ok``, ``warn`` or ``FAIL`` and what to do.
 
-    def __init__(self, echo):
+    Args:
+        echo: called with each new finding's line as it is added.
+    """
+
+    def __init__(self, echo: Callable[[str], object]) -> None:
         self.items = []
         self.echo = echo
 
-    def add(self, level, message):
+    def add(self, level: str, message: str) -> None:
         if (level, message) in self.items:  # one problem, one line, however many checks meet it
             return
         self.items.append((level, message))
         self.echo(f"{level:>4}  {message}")
 
     @property
-    def failed(self):
+    def failed(self) -> list[str]:
         return [m for level, m in self.items if level == "FAIL"]
 
 
@@ -314,7 +323,7 @@ def run_stats(args: argparse.Namespace, data: str, mode: str | None, template: s
     return result
 
 
-def write_stats_cache(cache_writes):
+def write_stats_cache(cache_writes: list[tuple[str, dict]]) -> None:
     from easylm_commit.atomic import atomic_output
 
     for path, result in cache_writes:
@@ -323,7 +332,7 @@ def write_stats_cache(cache_writes):
             json.dump(result, f)
 
 
-def check_model(args, checks):
+def check_model(args: argparse.Namespace, checks: Checks) -> dict | None:
     """config.json and the weights; a hub name is read from the local hub cache."""
     from easylm_commit import hf_paths
 
@@ -352,7 +361,7 @@ def check_model(args, checks):
     return config
 
 
-def check_tokenizer(args, config, checks):
+def check_tokenizer(args: argparse.Namespace, config: dict | None, checks: Checks) -> bool:
     from easylm_commit.commands.stats import load_tokenizer
 
     if args.tokenizer_is_model and not os.path.isdir(args.tokenizer):
@@ -377,7 +386,8 @@ def check_tokenizer(args, config, checks):
     return True
 
 
-def check_data(args, tokenizer_ok, checks):
+def check_data(args: argparse.Namespace, tokenizer_ok: bool,
+               checks: Checks) -> dict[tuple[str, str, str], int | None]:
     """Dictionary coverage of the data and the steps of an epoch for each tuning run."""
     from easylm_commit import fileio
     from easylm_commit.dictionary import BilingualDictionary
@@ -440,7 +450,7 @@ def check_data(args, tokenizer_ok, checks):
     return steps_per_epoch
 
 
-def check_corpus(args, checks):
+def check_corpus(args: argparse.Namespace, checks: Checks) -> None:
     if not any(experiment.RUNS[r].align for r in args.runs):
         return
     corpus = args.corpus
@@ -470,7 +480,7 @@ def check_corpus(args, checks):
     checks.add("FAIL" if cov == 0 else "ok", line + (": nothing would be mixed" if cov == 0 else ""))
 
 
-def check_easylm(args, checks, needs_train):
+def check_easylm(args: argparse.Namespace, checks: Checks, needs_train: bool) -> None:
     """``doctor``'s findings (EasyLM importable, versions, patch vs route), called here rather
     than run as a command whose printed lines would be parsed; and the JAX backend in a
     subprocess (a TPU is held by the process that first touches it, so this one must not)."""
@@ -507,7 +517,7 @@ def check_easylm(args, checks, needs_train):
                    "jax[tpu] or jax[cuda12] 0.4.28 (README, 'Your first real run')")
 
 
-def check_eval(args, checks, needs_eval):
+def check_eval(args: argparse.Namespace, checks: Checks, needs_eval: bool) -> None:
     if not needs_eval:
         return
     if importlib.util.find_spec("lm_eval") is None:
@@ -533,7 +543,8 @@ def check_eval(args, checks, needs_eval):
                                "host (stop this one with --until to_hf), or --eval-device cpu")
 
 
-def check_disk(args, config, runner, checks):
+def check_disk(args: argparse.Namespace, config: dict | None, runner: Runner,
+               checks: Checks) -> None:
     if config is None:
         return
     pending = runner.pending()
@@ -555,7 +566,13 @@ def _size(n):
 
 # -- the command -------------------------------------------------------------------------------
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
+    """Check everything the runs need, then run the steps not done yet (``--dry-run``: list
+    them); 0 on success, 1 when a check or a step failed.
+
+    Args:
+        args: the parsed command line (``resolve`` fills in what it leaves out).
+    """
     from easylm_commit.resumable import Runner, StepFailed, log_tail
 
     resolve(args)
@@ -626,7 +643,7 @@ def run(args):
 LOSS = re.compile(r"'loss': array\(([-+.\w]+)")
 
 
-def _losses(log):
+def _losses(log: str) -> list[float]:
     """The losses a training step's log holds, in order ([] if none or no log)."""
     try:
         with open(log, encoding="utf-8", errors="replace") as f:
@@ -635,7 +652,7 @@ def _losses(log):
         return []
 
 
-def prepare_demo_model(path, say):
+def prepare_demo_model(path: str, say: Callable[..., object]) -> None:
     """Build --demo's stand-in model in ``path`` unless an earlier run did. It takes seconds
     (the imports, mostly), so a dry run builds it as well: the checks then measure the steps
     of an epoch with its tokenizer, and the real run reuses it, so the commands a dry run

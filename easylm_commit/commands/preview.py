@@ -6,8 +6,13 @@ Record i is mixed with the key ``(epoch, i)``, so the preview shows exactly what
 ``easylm-commit mix`` writes and the training datasets feed for that epoch.
 """
 
+from __future__ import annotations
+
+import argparse
 import os
 import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from easylm_commit.atomic import atomic_output
 from easylm_commit.commands._common import (
@@ -17,9 +22,18 @@ from easylm_commit.errors import UserError
 from easylm_commit.records import BadRecords, read
 from easylm_commit.transform import RecordTransform
 
+if TYPE_CHECKING:
+    from easylm_commit.preview import PreviewSample
+    from easylm_commit.records import Item
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``preview``'s flags: its input, how many samples from where, the page, and the
+    mixing flags.
+
+    Args:
+        parser: the command's parser.
+    """
     parser.add_argument("--input", help="Alpaca JSON array or JSONL file (a corpus with --text-field)")
     parser.add_argument("-n", "--num-samples", type=int, default=3, metavar="N",
                         help="how many samples to show (default 3)")
@@ -30,12 +44,22 @@ def add_arguments(parser):
     add_mixing_arguments(parser)
 
 
-def collect(transform, items, n, offset=0, bad=None, path=None):
+def collect(transform: RecordTransform, items: Iterable[Item], n: int, offset: int = 0,
+            bad: BadRecords | None = None,
+            path: str | None = None) -> tuple[list[PreviewSample], BadRecords]:
     """The first ``n`` valid samples (``preview.PreviewSample``) after skipping ``offset``
     records, and the ``BadRecords`` that were skipped on the way.
 
     Titles are the records' locations (``file:record N`` or ``file:LINE``) with the file's
     base name, which is what a user opens to find the record.
+
+    Args:
+        transform: what formats and mixes each record.
+        items: the records (``records.read``).
+        n: samples to collect at most.
+        offset: records at earlier positions are skipped, not mixed.
+        bad: where bad records are counted (a new ``BadRecords`` if None).
+        path: the input file, whose directory is cut from the titles.
     """
     from easylm_commit.preview import preview_sample
 
@@ -51,7 +75,15 @@ def collect(transform, items, n, offset=0, bad=None, path=None):
     return samples, bad
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
+    """Print the samples, or write them as a page with ``--html``; 0 on success.
+
+    Args:
+        args: the parsed command line.
+
+    Raises:
+        UserError: a bad option, or no valid record to show.
+    """
     from easylm_commit.preview import render_html, render_terminal
 
     if args.num_samples < 1:

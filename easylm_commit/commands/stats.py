@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from easylm_commit import options
 from easylm_commit.commands._common import (
@@ -22,6 +23,9 @@ from easylm_commit.errors import UserError
 from easylm_commit.progress import Progress
 from easylm_commit.records import BadRecords, read
 from easylm_commit.transform import RecordTransform
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 
 TOP = 20
@@ -45,7 +49,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_mixing_arguments(parser)
 
 
-def load_tokenizer(spec):
+def load_tokenizer(spec: str) -> PreTrainedTokenizerBase:
+    """The Hugging Face tokenizer of ``--tokenizer``.
+
+    Args:
+        spec: a tokenizer directory or hub name.
+
+    Raises:
+        UserError: transformers missing, no such folder, a tokenizer that cannot be loaded
+            or has no BOS or EOS token.
+    """
     import os
 
     from easylm_commit.hf_paths import locate
