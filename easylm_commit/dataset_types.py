@@ -115,14 +115,23 @@ class _WorkerProcess(multiprocessing.context.SpawnProcess):
     worker under ``max_tasks_per_child``), so ``start`` records it rather than assuming.
     """
 
-    def start(self):
-        self._trainer = (os.getpid(), threading.current_thread() is threading.main_thread())
-        super().start()
-
-    def run(self):
+    def start(self) -> None:
+        main_thread = threading.current_thread() is threading.main_thread()
+        self._trainer = (os.getpid(), main_thread)
         # Ctrl-C reaches the whole foreground process group. It is the trainer's to handle:
         # its exit (or death) ends the workers, and they print no KeyboardInterrupt
-        # traceback each.
+        # traceback each. A spawned child spends its first second importing what its task
+        # needs, before ``run``; an ignored SIGINT survives exec and Python keeps it ignored,
+        # so the child is started with it ignored (signal.signal works in the main thread
+        # only; from another thread ``run`` still ignores it, after the imports).
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+        try:
+            super().start()
+        finally:
+            if main_thread:  # None: a handler not set from Python, which we cannot put back
+                signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+
+    def run(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _follow_parent(*self._trainer)
         super().run()
