@@ -506,64 +506,59 @@ class _PhraseMatcher:
     """The dictionary's phrases as the mixer's segmenter cuts them, and their matching
     (module docstring, Phrases). Built once per mixer, only for a dictionary with phrases.
 
-    Phrases are indexed by their first two words: a text is scanned with one C-level set
-    probe per pair of neighbouring words, and only where a pair starts some phrase does
-    Python look further, one dict probe per phrase length starting there (however many
-    phrases share those words). Keys are ``_loose_key`` forms; an entry written exactly
-    (``dictionary.phrase_exact``) is found under the same keys, then compared as written.
-    ASCII text under the case policy skips the keys: its words are probed as written
+    A phrase is found under the tuple of its words' ``_loose_key`` forms (an entry written
+    exactly, ``dictionary.phrase_exact``, under its words as written). A text is scanned
+    with one C-level set probe per pair of neighbouring words against the phrases' first two
+    words; only where a pair starts some phrase does Python look further: one dict probe per
+    length, from the longest phrase starting with that word down, however many phrases share
+    it. ASCII text under the case policy skips the keys: its words are probed as written
     against every spelling the case policy lets a phrase's first two words take (lower,
     Title, capitals; ASCII has no NFC or joiner variants), which spares a lookup per word.
     """
 
     def __init__(self, dictionary, segmenter, case_policy, limit):
         self._case_policy = case_policy
-        index = {}                  # first key -> {size: ({keys: translations}, {words: ...})}
-        pairs, singles = set(), set()
-        spelt = set()               # first two words of exact entries, as written
+        plain_ascii = type(segmenter) in _WORD_REGEX_ON_ASCII
+        loose, exact = {}, {}       # word keys -> translations; words as written -> ...
+        first_keys = []             # the loose keys of every exact entry's form
         unmatchable, example = 0, None
-        for table, exact in ((dictionary.phrases, False), (dictionary.phrase_exact, True)):
-            for source, translations in table.items():
-                forms = self._forms(source, segmenter)
-                if not forms:
-                    unmatchable += 1
-                    example = example or source
-                for words in forms:
-                    # A lowercase ASCII source's words are their own keys.
-                    keys = (words if not exact and source.isascii()
-                            else tuple(map(_loose_key, words)))
-                    by_keys = index.setdefault(keys[0], {}).setdefault(len(keys), ({}, {}))[exact]
-                    if len(keys) > 1:
-                        pairs.add(keys[:2])
-                    else:
-                        singles.add(keys[0])
-                    if exact:
-                        keys = tuple(map(nfc, words))
-                        spelt.add(keys[:2])
-                    known = by_keys.get(keys)
-                    if known is None:
-                        by_keys[keys] = translations
-                    else:   # two sources met as the same words
-                        by_keys[keys] = known + tuple(t for t in translations if t not in known)
-        # Longest first at every first word (module docstring).
-        self._index = {first: [(size, loose or None, exact or None)
-                               for size, (loose, exact) in sorted(sizes.items(), reverse=True)]
-                       for first, sizes in index.items()}
-        self._pairs, self._singles = pairs, singles
+        for source, translations in dictionary.phrases.items():
+            if plain_ascii and source.isascii() and _ASCII_PHRASE.fullmatch(source):
+                # Lowercase ASCII words between single spaces (most of a file): what
+                # split_words makes of them, and their own keys, without the split.
+                loose[tuple(source.split(" "))] = translations
+                continue
+            forms = self._forms(source, segmenter)
+            if not forms:
+                unmatchable += 1
+                example = example or source
+            for words in forms:
+                _merge(loose, tuple(map(_loose_key, words)), translations)
+        for source, translations in dictionary.phrase_exact.items():
+            forms = self._forms(source, segmenter)
+            if not forms:
+                unmatchable += 1
+                example = example or source
+            for words in forms:
+                _merge(exact, tuple(map(nfc, words)), translations)
+                first_keys.append(tuple(map(_loose_key, words)))
+        every = [*loose, *first_keys]
+        self._loose, self._exact = loose, exact
+        self._pairs = {k[:2] for k in every if len(k) > 1}
+        self._singles = {k[0] for k in every if len(k) == 1}
+        # First word -> the most words a phrase starting with it has (the longest is
+        # assigned last).
+        self._longest = {k[0]: len(k) for k in sorted(every, key=len)}
         self._ascii_pairs = None
-        if case_policy and not singles:
+        if case_policy and not self._singles:
             # Without the case policy any mix of cases matches: no spellings to list.
-            add = spelt.add
-            for pair in pairs:
-                a, b = pair
-                if a.isascii() and b.isascii():
-                    title_a, title_b = a.capitalize(), b.capitalize()
-                    add(pair)
-                    add((title_a, b))
-                    add((a, title_b))
-                    add((title_a, title_b))
-                    add((a.upper(), b.upper()))
-            self._ascii_pairs = spelt
+            pairs = self._pairs
+            self._ascii_pairs = (
+                pairs | {(a.capitalize(), b) for a, b in pairs}
+                | {(a, b.capitalize()) for a, b in pairs}
+                | {(a.capitalize(), b.capitalize()) for a, b in pairs}
+                | {(a.upper(), b.upper()) for a, b in pairs}
+                | {k[:2] for k in exact})
         if unmatchable:
             _warn_unmatchable(dictionary, segmenter, unmatchable, example)
         self._keys = _Keys(limit)
@@ -573,11 +568,6 @@ class _PhraseMatcher:
         """The word sequences ``source`` is met as: as written, and for Thai also as the
         segmenter cuts it written without spaces, the way Thai is written. Empty when no
         form has only spaces between its words."""
-        if source.isascii() and type(segmenter) in _WORD_REGEX_ON_ASCII \
-                and _ASCII_PHRASE.fullmatch(source):
-            # What split_words makes of ASCII words between single spaces, without the split
-            # (a dictionary may hold many thousand phrases).
-            return [tuple(source.split(" "))]
         spellings = [source]
         if _THAI.search(source):
             spellings.append(_THAI_SPACES.sub("", source))
@@ -606,26 +596,27 @@ class _PhraseMatcher:
                 starts = list(map(operator.or_, starts, map(self._singles.__contains__, keys)))
         if not any(starts):
             return pieces, words, hits, None
-        index = self._index
         key = self._keys.__getitem__
+        loose, exact, longest = self._loose, self._exact, self._longest
+        shortest = 0 if self._singles else 1     # lengths tried down to (exclusive)
         n = len(words)
         matches = []
         free = 0                                  # the first word not inside a match
         for i in itertools.compress(range(n), starts):
             if i < free:
                 continue
-            for size, by_keys, exact in index.get(key(words[i]), ()):
-                end = i + size
-                if end > n or size > 1 and not (
-                        _gap_ok(pieces[2 * i + 2]) if size == 2
-                        else all(map(_gap_ok, pieces[2 * i + 2:2 * end:2]))):
-                    continue
-                span = tuple(words[i:end])
+            # The words from i on with only spaces between them, up to the longest phrase.
+            most = min(longest.get(key(words[i]), 0), n - i)
+            size = 1
+            while size < most and _gap_ok(pieces[2 * (i + size)]):
+                size += 1
+            for size in range(size, shortest, -1):
+                span = tuple(words[i:i + size])
                 # An entry written exactly so first: the more specific one.
                 written = exact.get(tuple(map(nfc, span))) if exact else None
-                if written is None and by_keys:
+                if written is None:
                     span_keys = tuple(map(key, span))
-                    written = by_keys.get(span_keys)
+                    written = loose.get(span_keys)
                     # Words that are their own keys are lowercase: nothing to restore.
                     if written is not None and span_keys != span:
                         case = phrase_case(span)
@@ -636,7 +627,7 @@ class _PhraseMatcher:
                             written = tuple(restore_case(joined, t) for t in written)
                 if written is not None:
                     matches.append((i, size, written))
-                    free = end
+                    free = i + size
                     break
         if not matches:
             return pieces, words, hits, None
@@ -652,6 +643,13 @@ class _PhraseMatcher:
         out_pieces += pieces[2 * done:]
         out_hits += hits[done:]
         return out_pieces, out_pieces[1::2], out_hits, phrases
+
+
+def _merge(table, keys, translations):
+    """``table[keys]`` gains ``translations`` (two sources met as the same words)."""
+    known = table.get(keys)
+    table[keys] = translations if known is None else known + tuple(
+        t for t in translations if t not in known)
 
 
 # -- the draws -----------------------------------------------------------------------------
