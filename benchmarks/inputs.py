@@ -93,6 +93,19 @@ class Vocab:
             i += 1
         return lines[:pairs]
 
+    def phrase_dictionary_lines(self, pairs=100_000, every=5):
+        """``dictionary_lines`` with every ``every``-th line (20%) made a phrase line,
+        ``english words<TAB>hindi``: two or three Zipfian English words, so that phrases start
+        at frequent words as real ones do ("of course", "in order to") and some occur in the
+        records."""
+        rng = np.random.default_rng(SEED + 4)
+        lines = self.dictionary_lines(pairs)
+        words = rng.choice(len(self.english), size=(len(lines), 3), p=self.p_en)
+        for i in range(0, len(lines), every):
+            source = " ".join(self.english[j] for j in words[i, :2 + (i // every) % 2])
+            lines[i] = f"{source}\t{lines[i].split()[1]}\n"
+        return lines
+
 
 def _sentences(rng, words, probs, n_words, end=".", comma=0.08):
     """Sentences of Zipfian words, first word capitalised, commas sprinkled."""
@@ -164,6 +177,7 @@ def build(workdir, n_records, n_docs=0, log=print):
     os.makedirs(workdir, exist_ok=True)
     paths = dict(
         dictionary=os.path.join(workdir, "en-hi.txt"),
+        phrase_dictionary=os.path.join(workdir, "en-hi-phrases.txt"),
         records=os.path.join(workdir, f"alpaca_{n_records}.jsonl"),
         formatted=os.path.join(workdir, f"alpaca_{n_records}_formatted.jsonl"),
         corpus=os.path.join(workdir, f"corpus_{n_docs}.jsonl"),
@@ -176,11 +190,13 @@ def build(workdir, n_records, n_docs=0, log=print):
             vocab = Vocab()
         return vocab
 
-    if not os.path.exists(paths["dictionary"]):
-        lines = get_vocab().dictionary_lines()
-        with open(paths["dictionary"] + ".tmp", "w", encoding="utf-8") as f:
-            f.writelines(lines)
-        os.replace(paths["dictionary"] + ".tmp", paths["dictionary"])
+    for key, make in (("dictionary", Vocab.dictionary_lines),
+                      ("phrase_dictionary", Vocab.phrase_dictionary_lines)):
+        if not os.path.exists(paths[key]):
+            lines = make(get_vocab())
+            with open(paths[key] + ".tmp", "w", encoding="utf-8") as f:
+                f.writelines(lines)
+            os.replace(paths[key] + ".tmp", paths[key])
     if not os.path.exists(paths["records"]):
         log(f"  generating {n_records} Alpaca-like records")
         records = alpaca_records(get_vocab(), n_records)

@@ -5,6 +5,14 @@ pair per line, ``source translation``, separated by whitespace; a source with se
 translations appears on several lines. Entries are lowercase, so lookup is case-insensitive
 and the source word's case pattern is put back on the translation (``The`` -> ``Ο``).
 
+Phrases: a line with a tab is ``source<TAB>translation``, and either side may hold spaces
+(``ice cream<TAB>आइसक्रीम``, ``New York<TAB>न्यूयॉर्क``). A source of several words is a
+*phrase*, which the mixer matches over the words of the text (``mixer.py``). A tab line
+whose two sides are single words is the pair it always was (MUSE files come with either
+separator); a run of tabs is one separator and tabs at the ends of a line are layout;
+inside a side a whitespace run is one space. A tab line with an empty side
+(``ice cream<TAB>``) or with more than two sides is malformed, like any other bad line.
+
 The alignment phase (Eq. 6) mixes a target-language corpus *into English* with the same
 en-xx file, so a dictionary can be loaded reversed.
 """
@@ -14,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from easylm_commit import fileio
 from easylm_commit.errors import UserError
@@ -33,10 +41,11 @@ Translations = tuple[str, ...]
 class DictionaryStats:
     """What ``BilingualDictionary.stats`` reports (``stats --json`` prints it as it is)."""
     pairs: int
-    sources: int
+    sources: int                           # phrases included
     mean_translations: float
     skipped_lines: int                     # lines that are not one pair (blank lines do not count)
     first_skipped_line: int | None = None  # 1-based number of the first of them
+    phrases: int = 0                       # sources of several words
 
     def as_dict(self) -> dict[str, int | float | None]:
         """The fields by name, for JSON."""
@@ -106,6 +115,49 @@ def _is_title(word: str) -> bool:
     return word[:1].isupper() and word[1:] == word[1:].lower()
 
 
+def phrase_case(words: Sequence[str]) -> str:
+    """The case pattern of a phrase's words, read as the single-word case policy reads a
+    word: ``lower`` (caseless scripts too); ``title``, every word lowercase or Title ("New
+    York", or "Ice cream" at a sentence start); ``upper``, capitals of more than three
+    letters in all (a heading); ``mixed``, anything else ("US army", "iPhone case"), which
+    only an entry written exactly so matches."""
+    joined = " ".join(words)
+    if joined == joined.lower():
+        return "lower"
+    if joined.isupper():
+        # As for one word, two or three capitals in all ("US UN") read as acronyms.
+        return "upper" if sum(c.isalpha() for c in joined) > 3 else "mixed"
+    if all(w == w.lower() or _is_title(w) for w in words):
+        return "title"
+    return "mixed"
+
+
+def _phrase_source(source: str) -> str | None:
+    """``source`` with each whitespace run made one space when it holds several words, else
+    ``None``: a single word is kept exactly as given, as it always was."""
+    if " " not in source and "\t" not in source:
+        return None
+    words = source.split()
+    return " ".join(words) if len(words) > 1 else None
+
+
+def _tab_pair(line: str) -> tuple[str, str] | str:
+    """A tab line's ``(source, translation)``, each side's whitespace runs made one space,
+    or what is wrong with the line."""
+    source, _, target = line.partition("\t")
+    if "\t" not in target:     # one tab: the usual phrase line
+        source, target = " ".join(source.split()), " ".join(target.split())
+        if source and target:
+            return source, target
+    sides = [" ".join(side.split()) for side in line.split("\t")]
+    filled = [side for side in sides if side]
+    if len(filled) == 2:
+        return filled[0], filled[1]
+    if len(filled) < 2:
+        return "a side of the tab is empty, expected 'source<TAB>translation'"
+    return f"expected one 'source<TAB>translation' pair, got {len(filled)} tab-separated sides"
+
+
 class BilingualDictionary:
     """Word -> translations, with the case policy of the mixer.
 
@@ -127,6 +179,12 @@ class BilingualDictionary:
     Text and entries are compared in NFC, and a word that differs from an entry only by a
     zero-width (non-)joiner is the same word.
 
+    Phrases (sources of several words) are kept apart: ``phrases`` maps a lowercase NFC
+    phrase (words joined by one space) to its translations, for sources whose words are
+    each lowercase or Title; ``phrase_exact`` the others, as written. The mixer matches them
+    over the words of a text (``mixer.py``); ``lookup("ice cream")`` reads them too, with the
+    case policy of ``phrase_case``.
+
     Build one with ``load`` (a MUSE file) or ``from_pairs``; the constructor takes tables
     already in this form.
 
@@ -138,24 +196,40 @@ class BilingualDictionary:
         path: the file it was read from (named in messages and in ``repr``).
         exact: source as written -> translations, for sources of any other case pattern.
         first_skipped_line: 1-based number of the first skipped line.
+        phrases: lowercase NFC phrase -> translations.
+        phrase_exact: phrase as written (NFC, one space between words) -> translations.
     """
 
     table: dict[str, Translations]
     exact: dict[str, Translations]
+    phrases: dict[str, Translations]
+    phrase_exact: dict[str, Translations]
     path: str | None
 
     def __init__(self, table: Mapping[str, Translations], *, pairs: int | None = None,
                  skipped_lines: int = 0, path: str | None = None,
                  exact: Mapping[str, Translations] | None = None,
-                 first_skipped_line: int | None = None) -> None:
+                 first_skipped_line: int | None = None,
+                 phrases: Mapping[str, Translations] | None = None,
+                 phrase_exact: Mapping[str, Translations] | None = None) -> None:
         self.table = dict(table)
         self.exact = dict(exact or {})
+        self.phrases = dict(phrases or {})
+        self.phrase_exact = dict(phrase_exact or {})
         self.path = path
-        self._pairs = (sum(len(t) for t in self.table.values()) + sum(len(t) for t in self.exact.values())
+        self._pairs = (sum(len(t) for d in self._tables() for t in d.values())
                        if pairs is None else pairs)
         self._skipped = skipped_lines
         self._first_skipped = first_skipped_line
         self._loose = self._folded = None
+
+    def _tables(self):
+        return self.table, self.exact, self.phrases, self.phrase_exact
+
+    @property
+    def has_phrases(self) -> bool:
+        """Whether any source has several words (the mixer then matches phrases)."""
+        return bool(self.phrases or self.phrase_exact)
 
     # -- construction --------------------------------------------------------------------
     @classmethod
@@ -163,6 +237,8 @@ class BilingualDictionary:
                    keep_identical: bool = True, skipped_lines: int = 0, path: str | None = None,
                    first_skipped_line: int | None = None) -> BilingualDictionary:
         """A dictionary of ``(source, translation)`` pairs, in order; a repeated pair counts once.
+
+        A source with whitespace inside is a phrase (its whitespace runs made one space).
 
         Args:
             pairs: ``(source, translation)`` as a MUSE file has them.
@@ -172,16 +248,24 @@ class BilingualDictionary:
             skipped_lines, path, first_skipped_line: carried into ``stats()`` and messages
                 (``load`` passes them).
         """
-        table, exact = {}, {}
+        table, exact, phrases, phrase_exact = {}, {}, {}, {}
         count = 0
         for source, target in pairs:
             if reverse:
                 source, target = target, source
             source = nfc(source)
+            phrase = _phrase_source(source)
+            if phrase is not None:
+                source = phrase
             if not keep_identical and source.lower() == nfc(target).lower():
                 continue
             lowered = source.lower()
-            if source == lowered or _is_title(source):
+            if phrase is not None:
+                if phrase_case(source.split()) in ("lower", "title"):
+                    into, key = phrases, lowered
+                else:
+                    into, key = phrase_exact, source
+            elif source == lowered or _is_title(source):
                 into, key = table, lowered
             else:
                 into, key = exact, source
@@ -191,28 +275,42 @@ class BilingualDictionary:
                 into[key] = translations + (target,)
                 count += 1
         return cls(table, pairs=count, skipped_lines=skipped_lines, path=path, exact=exact,
-                   first_skipped_line=first_skipped_line)
+                   first_skipped_line=first_skipped_line, phrases=phrases,
+                   phrase_exact=phrase_exact)
 
     @classmethod
     def _from_lowercase_ascii(cls, sources: list[str], targets: list[str], skipped: int,
-                              path: str, first_skipped: int | None) -> BilingualDictionary:
+                              path: str, first_skipped: int | None,
+                              phrases: bool = False) -> BilingualDictionary:
         """``from_pairs`` where every source is lowercase ASCII (an en-xx file read forward):
-        every source is its own NFC and lowercase form, so it is its ``table`` key as it is."""
+        every source is its own NFC and lowercase form, so it is its ``table`` key as it is;
+        with ``phrases``, a source with a space (one, as ``load`` leaves it) is a phrase key."""
         table = {}
         get = table.get
         count = 0
+        if not phrases:
+            for source, target in zip(sources, targets):
+                translations = get(source, ())
+                if target not in translations:
+                    table[source] = translations + (target,)
+                    count += 1
+            return cls(table, pairs=count, skipped_lines=skipped, path=path,
+                       first_skipped_line=first_skipped)
+        multiword = {}
         for source, target in zip(sources, targets):
-            translations = get(source, ())
+            into = multiword if " " in source else table
+            translations = into.get(source, ())
             if target not in translations:
-                table[source] = translations + (target,)
+                into[source] = translations + (target,)
                 count += 1
         return cls(table, pairs=count, skipped_lines=skipped, path=path,
-                   first_skipped_line=first_skipped)
+                   first_skipped_line=first_skipped, phrases=multiword)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, reverse: bool = False,
              keep_identical: bool = True, strict: bool = False) -> BilingualDictionary:
-        """Read a MUSE file. Lines that are not exactly one pair are skipped and counted
+        """Read a MUSE file, with phrase lines (module docstring). Lines that are not
+        exactly one pair are skipped and counted
         (``stats().skipped_lines``, ``first_skipped_line``); with ``strict`` the first of them
         is a ``UserError`` naming ``file:line``. Blank lines are layout, not bad lines.
 
@@ -234,19 +332,32 @@ class BilingualDictionary:
         extend = words.extend
         skipped = 0
         first_skipped = None
+        multiword = False   # a source with a space: a phrase
         try:
             with fileio.open_text(path) as f:  # a local path or a URL (gs://, s3://, ...)
                 for lineno, line in enumerate(f, 1):
                     fields = line.split()
-                    if len(fields) == 2:
+                    # Two fields are a MUSE pair, unless a tab only at an end of the line
+                    # leaves a side empty ("ice cream<TAB>"): that line is malformed.
+                    if len(fields) == 2 and ("\t" not in line or "\t" in line.strip()):
                         extend(fields)
+                        continue
+                    if "\t" in line and fields:
+                        pair = _tab_pair(line)
+                        if isinstance(pair, tuple):
+                            extend(pair)
+                            multiword = multiword or " " in pair[0]
+                            continue
+                        problem = pair
                     elif fields:
-                        if strict:
-                            raise UserError(
-                                f"{path}:{lineno}: expected one 'source translation' pair, "
-                                f"got {len(fields)} field(s): {line.strip()[:60]!r}")
-                        skipped += 1
-                        first_skipped = first_skipped or lineno
+                        problem = (f"expected one 'source translation' pair, "
+                                   f"got {len(fields)} field(s)")
+                    else:
+                        continue
+                    if strict:
+                        raise UserError(f"{path}:{lineno}: {problem}: {line.strip()[:60]!r}")
+                    skipped += 1
+                    first_skipped = first_skipped or lineno
         except FileNotFoundError:
             raise UserError(f"{path}: dictionary file not found ({MUSE_HINT})") from None
         except IsADirectoryError:
@@ -255,7 +366,8 @@ class BilingualDictionary:
             raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
         sources, targets = words[0::2], words[1::2]
         if not reverse and keep_identical and _lowercase_ascii(sources):
-            dictionary = cls._from_lowercase_ascii(sources, targets, skipped, path, first_skipped)
+            dictionary = cls._from_lowercase_ascii(sources, targets, skipped, path, first_skipped,
+                                                   phrases=multiword)
         else:
             dictionary = cls.from_pairs(
                 zip(sources, targets), reverse=reverse, keep_identical=keep_identical,
@@ -270,8 +382,7 @@ class BilingualDictionary:
 
     def reversed(self, *, keep_identical: bool = True) -> BilingualDictionary:
         """The same pairs read the other way (translation -> source)."""
-        pairs = [(s, t) for s, ts in self.table.items() for t in ts]
-        pairs += [(s, t) for s, ts in self.exact.items() for t in ts]
+        pairs = [(s, t) for table in self._tables() for s, ts in table.items() for t in ts]
         return type(self).from_pairs(pairs, reverse=True, keep_identical=keep_identical, path=self.path)
 
     # -- lookup -------------------------------------------------------------------------
@@ -333,6 +444,10 @@ class BilingualDictionary:
     def _find(self, word: str, case_policy: bool = True) -> tuple[Translations | None, bool]:
         """(translations, whether to restore case) for a surface word."""
         word = nfc(word)
+        if self.phrases or self.phrase_exact:
+            phrase = _phrase_source(word)
+            if phrase is not None:
+                return self._find_phrase(phrase, case_policy)
         lowered = word.lower()
         if word == lowered:
             return self._case_insensitive(lowered), False
@@ -355,14 +470,29 @@ class BilingualDictionary:
             return self._case_insensitive(lowered), True
         return self.exact.get(word), False
 
+    def _find_phrase(self, phrase: str, case_policy: bool) -> tuple[Translations | None, bool]:
+        """``_find`` for words joined by single spaces (the mixer matches phrases itself,
+        over its segmentation: ``mixer._PhraseMatcher``)."""
+        found = self.phrase_exact.get(phrase)
+        if found is not None:
+            return found, False
+        case = phrase_case(phrase.split(" "))
+        if case == "mixed" and case_policy:
+            return None, False
+        lowered = phrase.lower()
+        found = self.phrases.get(lowered)
+        if found is None and not lowered.isascii():
+            found = self.phrases.get(without_format_chars(lowered))
+        return found, found is not None and case != "lower"
+
     def __contains__(self, word: str) -> bool:
         return self.lookup(word) is not None
 
     def __len__(self) -> int:
-        return len(self.table) + len(self.exact)
+        return sum(map(len, self._tables()))
 
     def stats(self) -> DictionaryStats:
-        """Pairs, sources and skipped lines: what a user checks before trusting a file."""
+        """Pairs, sources, phrases and skipped lines: what a user checks before trusting a file."""
         sources = len(self)
         return DictionaryStats(
             pairs=self._pairs,
@@ -370,6 +500,7 @@ class BilingualDictionary:
             mean_translations=(self._pairs / sources) if sources else 0.0,
             skipped_lines=self._skipped,
             first_skipped_line=self._first_skipped,
+            phrases=len(self.phrases) + len(self.phrase_exact),
         )
 
     def __repr__(self) -> str:

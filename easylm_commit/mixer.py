@@ -43,6 +43,24 @@ Thai
     Thai segmenters do this: ``regex`` keeps the plain word model.
     A word written into Thai (or other spaceless) text gets spaces around it.
 
+Phrases
+    A dictionary source of several words (``ice cream``, ``New York``: a tab line, see
+    ``dictionary.py``) is matched over the segmented words, after segmentation and before
+    any draw: at each word, the longest phrase starting there wins, left to right, and the
+    words it covers become one unit -- one draw, one translation, counted as one word in
+    ``words``, ``covered`` and ``replaced`` (``MixResult.phrases`` and ``.phrase_words`` say
+    how many units are phrases and how many words they cover). A phrase's words are its
+    source as the mixer's own segmenter cuts it; between two of them the text may hold only
+    spaces (Unicode space separators: a space, a no-break space, ...) or nothing (touching
+    words in Thai): never a newline, a tab, punctuation or a protected span, so a phrase
+    never runs across a sentence, a line, a table cell or code. Case and NFC are as for one
+    word (``dictionary.phrase_case``; the case pattern is put back on the translation).
+    Thai: a phrase written with spaces (``กิน ข้าว``) also matches as pythainlp cuts it
+    written without them (``กินข้าว``). A phrase whose words the segmenter never produces
+    with only spaces between them (punctuation inside: ``U.S. army``) can never match: one
+    warning says how many. A dictionary without phrases takes none of this path, so it mixes
+    draw for draw as before.
+
 Case, normalisation
     See ``BilingualDictionary``: acronyms (``WHO``, ``US``) match only entries written in
     capitals, longer capitals and Title case mix with their case put back, mixed case matches
@@ -70,6 +88,7 @@ import dataclasses
 import hashlib
 import itertools
 import logging
+import operator
 import random
 import re
 from collections.abc import Iterable, Sequence
@@ -84,7 +103,8 @@ except ImportError:  # pragma: no cover - not CPython
     _FastRandom = random.Random
 
 from easylm_commit import options
-from easylm_commit.dictionary import BilingualDictionary, nfc
+from easylm_commit.dictionary import (BilingualDictionary, nfc, phrase_case, restore_case,
+                                      without_format_chars)
 from easylm_commit.errors import UserError
 from easylm_commit.protect import Span, protected_spans
 
@@ -109,6 +129,10 @@ _SPACE = regex.compile(r"\p{Zs}")
 # Scripts written without spaces between words; a word of another script put into such text
 # gets spaces around it so that it stays readable (and tokenizes like English).
 _SPACELESS = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Han}\p{Hiragana}\p{Katakana}]")
+# What may stand between two words of a phrase (module docstring, Phrases).
+_PHRASE_GAP = regex.compile(r"\p{Zs}*")
+_THAI_SPACES = regex.compile(r"(?<=\p{Thai})\s+(?=\p{Thai})")
+_ASCII_PHRASE = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z0-9]+)*(?: [A-Za-z0-9]+(?:'[A-Za-z0-9]+)*)+")
 
 # The kinds of a report's spans.
 PROTECTED = "protected"
@@ -153,11 +177,16 @@ class MixResult:
     covered``."""
     text: str
     replacements: list[Replacement]
-    words: int                     # words seen (outside protected spans)
-    covered: int                   # words in the dictionary
+    words: int                     # words seen (outside protected spans), a phrase as one
+    covered: int                   # words (and phrases) in the dictionary
     kept: list[tuple[int, int]]    # (out_start, out_end) of covered words the draw kept
     protected: list[ProtectedSpan] = dataclasses.field(default_factory=list)  # in order
     uncovered: list[str] = dataclasses.field(default_factory=list)  # words the dictionary lacks
+    # A matched phrase is one unit in ``words`` and ``covered`` (and, replaced, in
+    # ``replaced``); these say how many units are phrases and how many words they cover, so
+    # the text's words are ``words - phrases + phrase_words``.
+    phrases: int = 0
+    phrase_words: int = 0
 
     @property
     def replaced(self) -> int:
@@ -359,6 +388,8 @@ class ThaiSegmenter(DefaultSegmenter):
 
 
 SEGMENTERS = {"default": DefaultSegmenter, "thai": ThaiSegmenter, "regex": RegexSegmenter}
+# Segmenters that cut ASCII text with split_words and nothing else.
+_WORD_REGEX_ON_ASCII = (RegexSegmenter, DefaultSegmenter, ThaiSegmenter)
 
 
 def get_segmenter(segmenter: str | Segmenter | None,
@@ -391,6 +422,10 @@ class _SurfaceTable(dict):
     memory stays bounded on an endless corpus. (Filling in every key's Title form up front
     cost more than mixing a few thousand records.)
     """
+
+    # The dictionary's phrases as the mixer matches them (_PhraseMatcher), or None: a
+    # dictionary without phrases never enters phrase matching.
+    phrases = None
 
     def __init__(self, dictionary, limit, case_policy=True, thai_repetition=False):
         super().__init__(dictionary.table)
@@ -430,24 +465,215 @@ class _SurfaceTable(dict):
         return tuple(t + t if _SPACELESS.search(t) else f"{t} {t}" for t in found)
 
 
+# -- phrases -------------------------------------------------------------------------------
+_warned_unmatchable = set()
+
+
+def _warn_unmatchable(dictionary, segmenter, count, example):
+    key = (dictionary.path or id(dictionary), type(segmenter).__name__)
+    if key not in _warned_unmatchable:
+        _warned_unmatchable.add(key)
+        logger.warning(
+            "easylm-commit: %d phrase entr%s of %s can never match: a phrase is words with only "
+            "spaces between them, as the segmenter cuts text (punctuation inside?), e.g. %r",
+            count, "y" if count == 1 else "ies", dictionary.path or "the dictionary", example)
+
+
+def _loose_key(word):
+    """The form phrase words are compared in: NFC, lowercase, without joiners."""
+    return word.lower() if word.isascii() else without_format_chars(nfc(word).lower())
+
+
+class _Keys(dict):
+    """Surface word -> ``_loose_key(word)``, remembered while below ``limit`` entries."""
+
+    def __init__(self, limit):
+        super().__init__()
+        self._limit = limit
+
+    def __missing__(self, word):
+        key = _loose_key(word)
+        if len(self) < self._limit:
+            self[word] = key
+        return key
+
+
+def _gap_ok(separator):
+    return separator == " " or _PHRASE_GAP.fullmatch(separator) is not None
+
+
+class _PhraseMatcher:
+    """The dictionary's phrases as the mixer's segmenter cuts them, and their matching
+    (module docstring, Phrases). Built once per mixer, only for a dictionary with phrases.
+
+    A phrase is found under the tuple of its words' ``_loose_key`` forms (an entry written
+    exactly, ``dictionary.phrase_exact``, under its words as written). A text is scanned
+    with one C-level set probe per pair of neighbouring words against the phrases' first two
+    words; only where a pair starts some phrase does Python look further: one dict probe per
+    length, from the longest phrase starting with that word down, however many phrases share
+    it. ASCII text under the case policy skips the keys: its words are probed as written
+    against every spelling the case policy lets a phrase's first two words take (lower,
+    Title, capitals; ASCII has no NFC or joiner variants), which spares a lookup per word.
+    """
+
+    def __init__(self, dictionary, segmenter, case_policy, limit):
+        self._case_policy = case_policy
+        plain_ascii = type(segmenter) in _WORD_REGEX_ON_ASCII
+        loose, exact = {}, {}       # word keys -> translations; words as written -> ...
+        first_keys = []             # the loose keys of every exact entry's form
+        unmatchable, example = 0, None
+        for source, translations in dictionary.phrases.items():
+            if plain_ascii and source.isascii() and _ASCII_PHRASE.fullmatch(source):
+                # Lowercase ASCII words between single spaces (most of a file): what
+                # split_words makes of them, and their own keys, without the split.
+                loose[tuple(source.split(" "))] = translations
+                continue
+            forms = self._forms(source, segmenter)
+            if not forms:
+                unmatchable += 1
+                example = example or source
+            for words in forms:
+                _merge(loose, tuple(map(_loose_key, words)), translations)
+        for source, translations in dictionary.phrase_exact.items():
+            forms = self._forms(source, segmenter)
+            if not forms:
+                unmatchable += 1
+                example = example or source
+            for words in forms:
+                _merge(exact, tuple(map(nfc, words)), translations)
+                first_keys.append(tuple(map(_loose_key, words)))
+        every = [*loose, *first_keys]
+        self._loose, self._exact = loose, exact
+        self._pairs = {k[:2] for k in every if len(k) > 1}
+        self._singles = {k[0] for k in every if len(k) == 1}
+        # First word -> the most words a phrase starting with it has (the longest is
+        # assigned last).
+        self._longest = {k[0]: len(k) for k in sorted(every, key=len)}
+        self._ascii_pairs = None
+        if case_policy and not self._singles:
+            # Without the case policy any mix of cases matches: no spellings to list.
+            pairs = self._pairs
+            self._ascii_pairs = (
+                pairs | {(a.capitalize(), b) for a, b in pairs}
+                | {(a, b.capitalize()) for a, b in pairs}
+                | {(a.capitalize(), b.capitalize()) for a, b in pairs}
+                | {(a.upper(), b.upper()) for a, b in pairs}
+                | {k[:2] for k in exact})
+        if unmatchable:
+            _warn_unmatchable(dictionary, segmenter, unmatchable, example)
+        self._keys = _Keys(limit)
+
+    @staticmethod
+    def _forms(source, segmenter):
+        """The word sequences ``source`` is met as: as written, and for Thai also as the
+        segmenter cuts it written without spaces, the way Thai is written. Empty when no
+        form has only spaces between its words."""
+        spellings = [source]
+        if _THAI.search(source):
+            spellings.append(_THAI_SPACES.sub("", source))
+        forms = []
+        for spelling in spellings:
+            pieces = segmenter.split(spelling)
+            if pieces[0] or pieces[-1] or not all(map(_gap_ok, pieces[2:-1:2])):
+                continue
+            words = tuple(pieces[1::2])
+            if words not in forms:
+                forms.append(words)
+        return forms
+
+    def merge(self, pieces, words, hits, ascii_text=False):
+        """``(pieces, words, hits, phrases)`` with every matched phrase made one word piece
+        holding its text as written (its words and the spaces between), with its
+        translations as the hit; ``phrases`` maps those pieces' indices to the number of
+        words they cover. The arguments themselves when nothing matched."""
+        if ascii_text and self._ascii_pairs is not None:
+            starts = list(map(self._ascii_pairs.__contains__, zip(words, words[1:])))
+        else:
+            keys = list(map(self._keys.__getitem__, words))
+            starts = list(map(self._pairs.__contains__, zip(keys, keys[1:])))
+            if self._singles:
+                starts.append(False)
+                starts = list(map(operator.or_, starts, map(self._singles.__contains__, keys)))
+        if not any(starts):
+            return pieces, words, hits, None
+        key = self._keys.__getitem__
+        loose, exact, longest = self._loose, self._exact, self._longest
+        shortest = 0 if self._singles else 1     # lengths tried down to (exclusive)
+        n = len(words)
+        matches = []
+        free = 0                                  # the first word not inside a match
+        for i in itertools.compress(range(n), starts):
+            if i < free:
+                continue
+            # The words from i on with only spaces between them, up to the longest phrase.
+            most = min(longest.get(key(words[i]), 0), n - i)
+            size = 1
+            while size < most and _gap_ok(pieces[2 * (i + size)]):
+                size += 1
+            for size in range(size, shortest, -1):
+                span = tuple(words[i:i + size])
+                # An entry written exactly so first: the more specific one.
+                written = exact.get(tuple(map(nfc, span))) if exact else None
+                if written is None:
+                    span_keys = tuple(map(key, span))
+                    written = loose.get(span_keys)
+                    # Words that are their own keys are lowercase: nothing to restore.
+                    if written is not None and span_keys != span:
+                        case = phrase_case(span)
+                        if case == "mixed" and self._case_policy:
+                            written = None
+                        elif case != "lower":
+                            joined = " ".join(span)
+                            written = tuple(restore_case(joined, t) for t in written)
+                if written is not None:
+                    matches.append((i, size, written))
+                    free = i + size
+                    break
+        if not matches:
+            return pieces, words, hits, None
+        out_pieces, out_hits, phrases = [], [], {}
+        done = 0
+        for i, size, written in matches:
+            out_pieces += pieces[2 * done:2 * i + 1]
+            out_hits += hits[done:i]
+            phrases[len(out_pieces)] = size
+            out_pieces.append("".join(pieces[2 * i + 1:2 * (i + size)]))
+            out_hits.append(written)
+            done = i + size
+        out_pieces += pieces[2 * done:]
+        out_hits += hits[done:]
+        return out_pieces, out_pieces[1::2], out_hits, phrases
+
+
+def _merge(table, keys, translations):
+    """``table[keys]`` gains ``translations`` (two sources met as the same words)."""
+    known = table.get(keys)
+    table[keys] = translations if known is None else known + tuple(
+        t for t in translations if t not in known)
+
+
 # -- the draws -----------------------------------------------------------------------------
 @dataclasses.dataclass
 class Draws:
     """One text, segmented and drawn; ``CodeMixer`` writes it (``mix``, ``mix_counted``, ``mix_with_report``).
 
     ``pieces`` alternate separator, word, ..., separator (protected spans are inside
-    separators), ``covered`` holds the piece index of every dictionary word, ``chosen``
-    the translation written for each (``None``: the draw kept the word).
+    separators; a matched phrase is one word piece), ``covered`` holds the piece index of
+    every dictionary word, ``chosen`` the translation written for each (``None``: the draw
+    kept the word).
     """
     text: str
     pieces: list[str]
     protected: list[Span]       # (start, end, kind) in ``text``
     covered: list[int]
     chosen: list[str | None]
+    # Piece index of each matched phrase (one word piece, ``Phrases`` in the module
+    # docstring) -> the number of words it covers.
+    phrases: dict[int, int] = dataclasses.field(default_factory=dict)
 
     @property
     def words(self) -> int:
-        """Words of the text (outside protected spans), covered or not."""
+        """Words of the text (outside protected spans), covered or not; a phrase is one."""
         return len(self.pieces) // 2
 
     @property
@@ -500,6 +726,9 @@ class CodeMixer:
             surface = self._surface = _SurfaceTable(
                 self.dictionary, self.SURFACE_CACHE, self.protect,
                 getattr(self.segmenter, "thai_repetition", False))
+            if self.dictionary.has_phrases:
+                surface.phrases = _PhraseMatcher(self.dictionary, self.segmenter, self.protect,
+                                                 self.SURFACE_CACHE)
         return surface
 
     # -- segmentation and draws ------------------------------------------------------------
@@ -526,16 +755,23 @@ class CodeMixer:
         return pieces, spans
 
     def _draw(self, text, key):
-        """``(pieces, spans, hits, draws, written)``: the segmented text, each word's
-        translations (``None`` where not covered), one draw per covered word in order, and
-        every word as written -- its translation where the draw replaced it. ``draws`` and
-        ``_mixed`` both read these, so a report and a mixed text cannot differ."""
+        """``(pieces, spans, hits, draws, written, phrases)``: the segmented text (each
+        matched phrase one word piece), each word's translations (``None`` where not
+        covered), one draw per covered word in order, every word as written -- its
+        translation where the draw replaced it -- and the phrases (``Draws.phrases``, or
+        ``None``). ``draws`` and ``_mixed`` both read these, so a report and a mixed text
+        cannot differ."""
         pieces, spans = self.segment(text)
         words = pieces[1::2]
-        hits = list(map(self._surface_table().__getitem__, words))
+        surface = self._surface_table()
+        hits = list(map(surface.__getitem__, words))
+        phrases = None
+        if surface.phrases is not None:
+            pieces, words, hits, phrases = surface.phrases.merge(
+                pieces, words, hits, text.isascii())
         covered = len(hits) - hits.count(None) - hits.count(())  # () covers nothing either
         if not covered or self.alpha == 0.0:
-            return pieces, spans, hits, [], words
+            return pieces, spans, hits, [], words, phrases
         rng = _FastRandom(derive_seed(self.seed, key)).random
         draws = list(itertools.starmap(rng, itertools.repeat((), covered)))
         draw = iter(draws).__next__
@@ -547,7 +783,7 @@ class CodeMixer:
             (t[0] if (n := len(t)) == 1 else t[i if (i := int(u / alpha * n)) < n else n - 1])
             for w, t in zip(words, hits)
         ]
-        return pieces, spans, hits, draws, written
+        return pieces, spans, hits, draws, written, phrases
 
     def draws(self, text: str, key: object = ()) -> Draws:
         """Segment ``text`` and draw once for every covered word (module docstring).
@@ -557,7 +793,7 @@ class CodeMixer:
             key: names the text among all a run mixes (``derive_seed``): the same key gives
                 the same draws in every process.
         """
-        pieces, spans, hits, draws, written = self._draw(text, key)
+        pieces, spans, hits, draws, written, phrases = self._draw(text, key)
         # Piece index of every covered word, and the translation written for it (None: kept).
         covered = list(itertools.compress(range(1, len(pieces), 2), hits))
         alpha = self.alpha
@@ -565,12 +801,12 @@ class CodeMixer:
             chosen = [w if u < alpha else None for w, u in zip(itertools.compress(written, hits), draws)]
         else:
             chosen = [None] * len(covered)
-        return Draws(text, pieces, list(spans), covered, chosen)
+        return Draws(text, pieces, list(spans), covered, chosen, phrases or {})
 
     def _mixed(self, text, key):
         """``(mixed text, words, replaced)`` without a ``Draws``: what ``mix`` and
         ``mix_counted`` need, from the same draws."""
-        pieces, spans, hits, draws, written = self._draw(text, key)
+        pieces, spans, hits, draws, written, _ = self._draw(text, key)
         if not any(map(self.alpha.__gt__, draws)):  # no draw below alpha: nothing written
             return text, len(hits), 0
         # Words written differently (module docstring: an identity pair's draw is not a
@@ -604,10 +840,12 @@ class CodeMixer:
     def mix_counted(self, text: str, key: object = ()) -> tuple[str, int, int]:
         """``(mixed text, words seen, words replaced)``: the training datasets' path, whose
         counts become the ``dataset_mixing_rate`` metric. Identity-pair draws are not
-        replacements (module docstring)."""
+        replacements, and a phrase counts as one word (module docstring)."""
         if not text:
             return text, 0, 0
         if self.alpha == 0.0:
+            if self.dictionary.has_phrases:
+                return text, len(self._draw(text, key)[2]), 0
             return text, len(self.segment(text)[0]) // 2, 0
         return self._mixed(text, key)
 
@@ -648,6 +886,7 @@ class CodeMixer:
         return MixResult(
             text="".join(written), replacements=replacements, words=drawn.words,
             covered=len(drawn.covered), kept=kept, protected=protected, uncovered=uncovered,
+            phrases=len(drawn.phrases), phrase_words=sum(drawn.phrases.values()),
         )
 
 

@@ -176,7 +176,7 @@ def test_statistics_count_pairs_sources_translations_and_skipped_lines():
     assert s.mean_translations == pytest.approx(8 / 6)
     assert s.skipped_lines == 2
     assert s.as_dict() == {"pairs": 8, "sources": 6, "mean_translations": pytest.approx(8 / 6),
-                           "skipped_lines": 2, "first_skipped_line": 8}
+                           "skipped_lines": 2, "first_skipped_line": 8, "phrases": 0}
     assert len(BilingualDictionary.load(EN_EL)) == 6
 
 
