@@ -30,7 +30,7 @@ def test_paths_are_files_inside_the_package():
         assert os.path.dirname(path) == os.path.dirname(demo.__file__)
 
 
-def test_dictionary_is_muse_format_english_to_hindi():
+def test_dictionary_is_muse_format_english_to_hindi_with_a_few_phrase_lines():
     d = _dictionary()
     stats = d.stats()
     assert stats.pairs >= 400 and stats.skipped_lines == 0
@@ -39,7 +39,15 @@ def test_dictionary_is_muse_format_english_to_hindi():
         lines = f.read().splitlines()
     assert len(lines) == len(set(lines)), "duplicate pairs"
     identical = 0
+    # Phrase lines (issue 22): English words, a tab, Hindi with spaces allowed.
+    phrases = [line.split("\t") for line in lines if "\t" in line]
+    for source, target in phrases:
+        assert regex.match(r"^[A-Za-z]+( [A-Za-z]+)+$", source), source
+        assert regex.match(r"^[\p{Devanagari}]+( [\p{Devanagari}]+)*$", target), target
+    assert stats.phrases == len(phrases) >= 5
     for line in lines:
+        if "\t" in line:
+            continue
         source, target = line.split(" ")
         assert source == source.lower() and regex.match(r"^[a-z0-9-]+$", source), line
         if source == target:
