@@ -296,12 +296,19 @@ class BilingualDictionary:
                     count += 1
             return cls(table, pairs=count, skipped_lines=skipped, path=path,
                        first_skipped_line=first_skipped)
-        multiword = {}
+        multiword, later = {}, []
         for source, target in zip(sources, targets):
-            into = multiword if " " in source else table
-            translations = into.get(source, ())
+            if " " in source:
+                later.append((source, target))   # a table of its own: order kept within it
+                continue
+            translations = get(source, ())
             if target not in translations:
-                into[source] = translations + (target,)
+                table[source] = translations + (target,)
+                count += 1
+        for source, target in later:
+            translations = multiword.get(source, ())
+            if target not in translations:
+                multiword[source] = translations + (target,)
                 count += 1
         return cls(table, pairs=count, skipped_lines=skipped, path=path,
                    first_skipped_line=first_skipped, phrases=multiword)

@@ -511,9 +511,8 @@ class _PhraseMatcher:
     with one C-level set probe per pair of neighbouring words against the phrases' first two
     words; only where a pair starts some phrase does Python look further: one dict probe per
     length, from the longest phrase starting with that word down, however many phrases share
-    it. ASCII text under the case policy skips the keys: its words are probed as written
-    against every spelling the case policy lets a phrase's first two words take (lower,
-    Title, capitals; ASCII has no NFC or joiner variants), which spares a lookup per word.
+    it. An ASCII word's key is its ``lower()`` (no NFC or joiner to undo), made without
+    the cache that other words go through.
     """
 
     def __init__(self, dictionary, segmenter, case_policy, limit):
@@ -549,16 +548,6 @@ class _PhraseMatcher:
         # First word -> the most words a phrase starting with it has (the longest is
         # assigned last).
         self._longest = {k[0]: len(k) for k in sorted(every, key=len)}
-        self._ascii_pairs = None
-        if case_policy and not self._singles:
-            # Without the case policy any mix of cases matches: no spellings to list.
-            pairs = self._pairs
-            self._ascii_pairs = (
-                pairs | {(a.capitalize(), b) for a, b in pairs}
-                | {(a, b.capitalize()) for a, b in pairs}
-                | {(a.capitalize(), b.capitalize()) for a, b in pairs}
-                | {(a.upper(), b.upper()) for a, b in pairs}
-                | {k[:2] for k in exact})
         if unmatchable:
             _warn_unmatchable(dictionary, segmenter, unmatchable, example)
         self._keys = _Keys(limit)
@@ -586,17 +575,13 @@ class _PhraseMatcher:
         holding its text as written (its words and the spaces between), with its
         translations as the hit; ``phrases`` maps those pieces' indices to the number of
         words they cover. The arguments themselves when nothing matched."""
-        if ascii_text and self._ascii_pairs is not None:
-            starts = list(map(self._ascii_pairs.__contains__, zip(words, words[1:])))
-        else:
-            keys = list(map(self._keys.__getitem__, words))
-            starts = list(map(self._pairs.__contains__, zip(keys, keys[1:])))
-            if self._singles:
-                starts.append(False)
-                starts = list(map(operator.or_, starts, map(self._singles.__contains__, keys)))
+        keys = list(map(str.lower if ascii_text else self._keys.__getitem__, words))
+        starts = list(map(self._pairs.__contains__, zip(keys, keys[1:])))
+        if self._singles:
+            starts.append(False)
+            starts = list(map(operator.or_, starts, map(self._singles.__contains__, keys)))
         if not any(starts):
             return pieces, words, hits, None
-        key = self._keys.__getitem__
         loose, exact, longest = self._loose, self._exact, self._longest
         shortest = 0 if self._singles else 1     # lengths tried down to (exclusive)
         n = len(words)
@@ -606,19 +591,19 @@ class _PhraseMatcher:
             if i < free:
                 continue
             # The words from i on with only spaces between them, up to the longest phrase.
-            most = min(longest.get(key(words[i]), 0), n - i)
+            most = min(longest.get(keys[i], 0), n - i)
             size = 1
-            while size < most and _gap_ok(pieces[2 * (i + size)]):
+            while size < most and ((gap := pieces[2 * (i + size)]) == " " or _gap_ok(gap)):
                 size += 1
             for size in range(size, shortest, -1):
-                span = tuple(words[i:i + size])
+                end = i + size
                 # An entry written exactly so first: the more specific one.
-                written = exact.get(tuple(map(nfc, span))) if exact else None
+                written = exact.get(tuple(map(nfc, words[i:end]))) if exact else None
                 if written is None:
-                    span_keys = tuple(map(key, span))
-                    written = loose.get(span_keys)
+                    written = loose.get(tuple(keys[i:end]))
                     # Words that are their own keys are lowercase: nothing to restore.
-                    if written is not None and span_keys != span:
+                    if written is not None and keys[i:end] != words[i:end]:
+                        span = words[i:end]
                         case = phrase_case(span)
                         if case == "mixed" and self._case_policy:
                             written = None
@@ -627,7 +612,7 @@ class _PhraseMatcher:
                             written = tuple(restore_case(joined, t) for t in written)
                 if written is not None:
                     matches.append((i, size, written))
-                    free = i + size
+                    free = end
                     break
         if not matches:
             return pieces, words, hits, None
