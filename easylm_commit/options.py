@@ -172,9 +172,10 @@ _DECLARED = (
            help="stream the dataset (`datasets.load_dataset(streaming=True)`): memory stays "
                 "constant whatever the corpus size"),
     Option("dictionary", str, _both(""), changes_batches=True, file=True,
-           help="MUSE file, one `source translation` pair a line (a path or a URL)",
+           help="MUSE file, one `source translation` pair a line, or `phrase<TAB>translation` (a path or a URL)",
            flag=Flag("--dictionary", default=None,
-                     help="MUSE-format dictionary (one 'source translation' pair a line)")),
+                     help="MUSE-format dictionary (one 'source translation' pair a line; a line "
+                          "with a tab is 'phrase<TAB>translation')")),
     Option("reverse_dictionary", bool, {COMMIT: False, CODEMIX_CLM: True}, changes_batches=True,
            help="read the file target → source (alignment mixes xx text into English with the "
                 "en-xx file)",
