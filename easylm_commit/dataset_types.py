@@ -408,7 +408,8 @@ class _EasyLMDataset:
         if d is not None:
             # What the mixer uses (after reverse_dictionary and drop_identical), in file order:
             # about 0.1 s for 100K pairs, once, and only on a pod.
-            tables = [d.table, getattr(d, "exact", {})]  # exact: case-sensitive entries
+            # exact: case-sensitive entries; phrases: multi-word sources, matched before words.
+            tables = [d.table, d.exact, d.phrases, d.phrase_exact]
             text = "\n\n".join("\n".join(s + "\t" + "\t".join(ts) for s, ts in t.items()) for t in tables)
             words = sum(len(t) for t in tables)
             items["dictionary contents"] = (pod.digest(text), f"{d.path}, {words} words")

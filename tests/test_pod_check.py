@@ -343,3 +343,22 @@ def test_without_host_checks_a_missing_file_stops_its_host_at_once(dataset_pod, 
     results = dataset_pod(2, lambda me: demo_config(host_check_freq=0, template=str(tmp_path / "t.json")))
     assert all(isinstance(r, UserError) and "not a built-in template" in str(r) for r in results)
     assert not any("host 1" in str(r) for r in results)
+
+
+def test_the_dictionary_digest_covers_phrase_entries(tmp_path):
+    """Two hosts whose files differ only in a phrase line must not agree before the first batch."""
+    pytest.importorskip("mlxu")
+    from easylm_commit.dataset_types import CommitDataset
+    from easylm_commit.demo import DEMO_INSTRUCTIONS
+    from conftest import build_llama_tokenizer
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(build_llama_tokenizer(tmp_path / "tok"))
+    digests = []
+    for i, phrase in enumerate(("ice cream\tआइसक्रीम", "ice cream\tकुल्फ़ी")):
+        path = tmp_path / f"en-hi-{i}.txt"
+        path.write_text(f"cat बिल्ली\n{phrase}\n", encoding="utf-8")
+        ds = CommitDataset(CommitDataset.get_default_config(dict(
+            path=DEMO_INSTRUCTIONS, dictionary=str(path))), tokenizer)
+        digests.append(ds.host_agreement_items()["dictionary contents"][0])
+    assert digests[0] != digests[1]
