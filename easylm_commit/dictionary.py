@@ -158,6 +158,29 @@ def _tab_pair(line: str) -> tuple[str, str] | str:
     return f"expected one 'source<TAB>translation' pair, got {len(filled)} tab-separated sides"
 
 
+def parse_line(line: str) -> tuple[str, str] | None:
+    """One line of a dictionary file as ``BilingualDictionary.load`` reads it: a MUSE pair
+    (``source translation``, space or tab), a tab line ``source phrase<TAB>translation``
+    (whitespace runs made one space), or ``None`` for a blank line. ``load`` applies the same
+    rules inline, for speed (``tests/test_dictionary.py`` holds the two to the same answers);
+    ``easylm-commit dict`` reads files line by line with this.
+
+    Raises:
+        ValueError: a malformed line; the message says what was expected.
+    """
+    fields = line.split()
+    if len(fields) == 2 and ("\t" not in line or "\t" in line.strip()):
+        return fields[0], fields[1]
+    if "\t" in line and fields:
+        pair = _tab_pair(line)
+        if isinstance(pair, tuple):
+            return pair
+        raise ValueError(pair)
+    if fields:
+        raise ValueError(f"expected one 'source translation' pair, got {len(fields)} field(s)")
+    return None
+
+
 class BilingualDictionary:
     """Word -> translations, with the case policy of the mixer.
 

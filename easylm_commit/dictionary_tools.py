@@ -8,11 +8,12 @@ they write back and what a user reads when cleaning a file. Where a number must 
 sees (the coverage of a data set), the mixer itself is asked.
 
 The file format
-    A line with a tab is one entry ``source<TAB>translation`` and either side may hold spaces
-    (a phrase: ``ice cream<TAB>आइसक्रीम``); runs of spaces inside a side count as one space,
-    as the mixer compares phrases word by word. A line without a tab is a MUSE pair: exactly
+    Lines are read by ``dictionary.parse_line``, the loader's own rules, so ``dict check``
+    calls malformed exactly the lines that mixing skips: a line with a tab is one entry
+    ``source<TAB>translation`` and either side may hold spaces (a phrase: ``ice
+    cream<TAB>आइसक्रीम``; runs of spaces count as one); a line without a tab is a MUSE pair,
     two whitespace-separated fields. Anything else -- one field or three, a tab line with an
-    empty side or a second tab -- is a malformed line: skipped and counted, or with ``strict``
+    empty side or three sides -- is a malformed line: skipped and counted, or with ``strict``
     a ``UserError`` naming ``file:line``. Blank lines are layout. Written files use the MUSE
     form (``source translation``) for single words and the tab form for an entry with a space
     on either side, so that every file written here is read back as the same pairs.
@@ -31,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TextIO
 
 from easylm_commit import fileio
-from easylm_commit.dictionary import MUSE_HINT, BilingualDictionary, DictionaryStats, nfc
+from easylm_commit.dictionary import MUSE_HINT, BilingualDictionary, DictionaryStats, nfc, parse_line
 from easylm_commit.errors import UserError
 
 Pair = tuple[str, str]
@@ -41,28 +42,6 @@ EXAMPLES = 10
 
 
 # -- reading and writing ---------------------------------------------------------------------
-def parse_line(line: str) -> Pair | None:
-    """The entry of one line (module docstring), or ``None`` for a blank line.
-
-    Raises:
-        ValueError: a malformed line; the message says what was expected.
-    """
-    if "\t" in line:
-        sides = line.rstrip("\r\n").split("\t")
-        if len(sides) != 2:
-            raise ValueError(f"expected one tab between 'source' and 'translation', got {len(sides) - 1}")
-        source, translation = (" ".join(side.split()) for side in sides)
-        if not source or not translation:
-            raise ValueError("expected 'source<TAB>translation' with text on both sides of the tab")
-        return source, translation
-    fields = line.split()
-    if not fields:
-        return None
-    if len(fields) != 2:
-        raise ValueError(f"expected one 'source translation' pair, got {len(fields)} field(s)")
-    return fields[0], fields[1]
-
-
 def format_pair(source: str, translation: str) -> str:
     """One line of a written file: MUSE's ``source translation`` for two single words, the
     tab form for an entry with a space on either side (a MUSE reader would see three fields)."""

@@ -335,7 +335,7 @@ def test_strict_stops_at_the_first_malformed_line_naming_file_and_line(tmp_path,
     path = tmp_path / "tab.txt"
     path.write_text("cat बिल्ली\nempty\t\n", encoding="utf-8")
     status, _, err = run(capsys, "dict", "check", path, "--strict")
-    assert status == 2 and f"{path}:2: expected 'source<TAB>translation' with text on both sides" in err
+    assert status == 2 and f"{path}:2: a side of the tab is empty, expected 'source<TAB>translation'" in err
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -202,3 +202,27 @@ def test_translations_restore_the_case_of_every_word_form():
         found = d.lookup(word)
         expected = None if found is None else tuple(restore_case(word, t) for t in found)
         assert d.translations(word) == expected, word
+
+
+def test_the_loader_and_parse_line_read_every_line_alike(tmp_path):
+    """``load`` applies the line rules inline for speed; ``parse_line`` (what ``easylm-commit
+    dict`` reads with) must give the same pairs and refuse the same lines."""
+    from easylm_commit.dictionary import parse_line
+
+    lines = ["cat बिल्ली", "cat\tबिल्ली", "ice cream\tआइसक्रीम", " New   York \t न्यू यॉर्क",
+             "a\t\tb", "empty\t", "\tखाली", "a\tb\tc", "this is three", "lonely", "", "  ",
+             "dog\tकुत्ता\t", "big  बड़ा"]
+    for line in lines:
+        try:
+            expected = parse_line(line)
+        except ValueError:
+            expected = "malformed"
+        path = tmp_path / "one.txt"
+        path.write_text(f"x y\n{line}\n", encoding="utf-8")  # x y: a file is never empty
+        d = BilingualDictionary.load(str(path))
+        if expected == "malformed":
+            assert d.stats().skipped_lines == 1, line
+        elif expected is None:
+            assert d.stats().skipped_lines == 0 and d.stats().pairs == 1, line
+        else:
+            assert d.stats().skipped_lines == 0 and d.lookup(expected[0]) == (expected[1],), line
