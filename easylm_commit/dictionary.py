@@ -158,6 +158,15 @@ def _tab_pair(line: str) -> tuple[str, str] | str:
     return f"expected one 'source<TAB>translation' pair, got {len(filled)} tab-separated sides"
 
 
+def read_error(path: str, e: OSError | UnicodeDecodeError) -> UserError:
+    """The one line for a dictionary file that cannot be read (the loader's and ``dict``'s)."""
+    if isinstance(e, FileNotFoundError):
+        return UserError(f"{path}: dictionary file not found ({MUSE_HINT})")
+    if isinstance(e, IsADirectoryError):
+        return UserError(f"{path}: is a directory, expected a dictionary file")
+    return UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})")
+
+
 def parse_line(line: str) -> tuple[str, str] | None:
     """One line of a dictionary file as ``BilingualDictionary.load`` reads it: a MUSE pair
     (``source translation``, space or tab), a tab line ``source phrase<TAB>translation``
@@ -388,12 +397,8 @@ class BilingualDictionary:
                         raise UserError(f"{path}:{lineno}: {problem}: {line.strip()[:60]!r}")
                     skipped += 1
                     first_skipped = first_skipped or lineno
-        except FileNotFoundError:
-            raise UserError(f"{path}: dictionary file not found ({MUSE_HINT})") from None
-        except IsADirectoryError:
-            raise UserError(f"{path}: is a directory, expected a dictionary file") from None
-        except UnicodeDecodeError as e:
-            raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as e:
+            raise read_error(path, e) from None
         sources, targets = words[0::2], words[1::2]
         if not reverse and keep_identical and _lowercase_ascii(sources):
             dictionary = cls._from_lowercase_ascii(sources, targets, skipped, path, first_skipped,

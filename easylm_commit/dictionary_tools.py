@@ -32,7 +32,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TextIO
 
 from easylm_commit import fileio
-from easylm_commit.dictionary import MUSE_HINT, BilingualDictionary, DictionaryStats, nfc, parse_line
+from easylm_commit.dictionary import (
+    MUSE_HINT, BilingualDictionary, DictionaryStats, nfc, parse_line, read_error,
+)
 from easylm_commit.errors import UserError
 
 Pair = tuple[str, str]
@@ -103,12 +105,8 @@ def read_dictionary(path: str | os.PathLike[str], *, strict: bool = False) -> Di
                     continue
                 if pair is not None:
                     pairs.append(pair)
-    except FileNotFoundError:
-        raise UserError(f"{path}: dictionary file not found ({MUSE_HINT})") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, expected a dictionary file") from None
-    except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as e:
+        raise read_error(path, e) from None
     if not pairs:
         raise UserError(f"{path}: no valid 'source translation' pair found "
                         f"({skipped} lines skipped; {MUSE_HINT})")
