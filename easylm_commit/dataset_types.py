@@ -45,9 +45,10 @@ from typing import TYPE_CHECKING
 
 import mlxu
 
-from easylm_commit import __version__, options, pod
+from easylm_commit import __version__, languages, options, pod
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.errors import UserError
+from easylm_commit.interleave import InterleavedStream
 from easylm_commit.mixer import CodeMixer
 from easylm_commit.packing import Packed
 from easylm_commit.sources import RecordStream, load_records
@@ -288,17 +289,25 @@ class _EasyLMDataset:
             registered type (see ``_refuse_text_processor``).
     """
 
+    _type = options.COMMIT  # the subclass's
+
     def __init__(self, config: mlxu.ConfigDict | dict | None, tokenizer: PreTrainedTokenizerBase,
                  text_processor: None = None) -> None:
         _refuse_text_processor(text_processor)
         self.config = self.get_default_config(config)
         self._tokenizer = tokenizer
-        self._dictionary = None
+        self._dictionaries = []  # (language label or "", BilingualDictionary) per mixer
         self.transform = None  # the type's RecordTransform, once its files are loaded
         self._stream = None
         c = self.config
+        # The language list is read here, before the checks: its codes name state keys. A file
+        # that cannot be read is an error on this host like a missing dictionary (``_building``).
+        self.languages = None
+        with self._building():
+            self.languages = languages.from_config(c, self._type)
+        codes = [language.lang for language in self.languages or ()]
         self._packed = Packed(self._chunks_from, batch_size=c.batch_size, seq_length=c.seq_length,
-                              source=c.path)
+                              source=c.path, languages=codes)
         # The cursor and the running totals behind the metrics: all are saved with a
         # checkpoint, so a resumed run's metrics carry on (``Packed.batches``).
         self._state = self._packed.state
@@ -357,26 +366,57 @@ class _EasyLMDataset:
     def _check_config(self) -> None:
         options.check_config(self.config)
 
-    def _load_dictionary(self, reverse):
-        if not self.config.dictionary:
-            return None
-        self._dictionary = BilingualDictionary.load(
-            self.config.dictionary, reverse=reverse, keep_identical=not self.config.drop_identical,
-        )
-        return self._dictionary
+    def _labels(self):
+        """How messages name each formatter: ``""`` for the plain keys, else each language's."""
+        return [l.label for l in self.languages] if self.languages is not None else [""]
 
-    def _mixer(self, reverse):
-        dictionary = self._load_dictionary(reverse)
-        if dictionary is None:
+    def _formatter(self, build, mixing=True):
+        """``build(mixer, values)`` for the plain keys, or for each language (then combined by
+        a ``languages.MultilingualFormatter``); without ``mixing`` no dictionary is read."""
+        if self.languages is None:
+            return build(self._mixer() if mixing else None, self.config)
+        formatters = [build(self._mixer(l.values, l.label) if mixing else None, l.values)
+                      for l in self.languages]
+        each = self._type == options.CODEMIX_CLM or self.config.language_sampling == "each"
+        return languages.MultilingualFormatter(self.languages, formatters, seed=self.config.seed,
+                                               choice="row" if each else "draw")
+
+    def _mixer(self, values=None, label=""):
+        """The mixer of the dataset's keys, or of one language's (``values``: its keys)."""
+        v = values or self.config
+        if not v["dictionary"]:
             return None
-        return CodeMixer(dictionary, self.config.alpha, seed=self.config.seed,
+        try:
+            dictionary = BilingualDictionary.load(
+                v["dictionary"], reverse=v["reverse_dictionary"], keep_identical=not v["drop_identical"],
+            )
+        except UserError as e:
+            raise UserError(f"{label}: {e}") if label else e from None
+        self._dictionaries.append((label, dictionary))
+        return CodeMixer(dictionary, v["alpha"], seed=self.config.seed,
                          segmenter=self.config.segmenter, protect=self.config.protect)
+
+    def _stream_of(self, path, name, split, label="", copies=1):
+        c = self.config
+        try:
+            dataset = load_records(path, name, split, c.streaming)
+            return RecordStream(dataset, shuffle=c.shuffle, seed=c.seed, where=path, copies=copies)
+        except UserError as e:
+            raise UserError(f"{label}: {e}") if label else e from None
 
     def _records(self):
         if self._stream is None:
             c = self.config
-            dataset = load_records(c.path, c.name, c.split, c.streaming)
-            self._stream = RecordStream(dataset, shuffle=c.shuffle, seed=c.seed, where=c.path)
+            langs = self.languages
+            if langs is not None and self._type == options.CODEMIX_CLM:
+                streams = [self._stream_of(l.path, l.name, l.split, l.label) for l in langs]
+                self._stream = InterleavedStream(
+                    streams, [l.weight for l in langs], seed=c.seed,
+                    stopping_strategy=c.stopping_strategy, wheres=[l.path for l in langs])
+            else:
+                each = langs is not None and c.language_sampling == "each"
+                self._stream = self._stream_of(c.path, c.name, c.split,
+                                               copies=len(langs) if each else 1)
         return self._stream
 
     def _build_transform(self, formatter):
@@ -404,21 +444,29 @@ class _EasyLMDataset:
         for k in sorted(c):
             if k not in self._NOT_COMPARED:
                 items[k] = (pod.digest(repr(c[k])), f"{k}={c[k]!r}")
-        d = self._dictionary
-        if d is not None:
+        if self.languages is not None:
+            # Every value of every entry but file names (hosts compare contents: below).
+            described = languages.describe(self.languages, files=False)
+            items["languages"] = (pod.digest(described), described)
+        for label, d in self._dictionaries or [("", None)]:
+            name = f"dictionary contents ({label})" if label else "dictionary contents"
+            if d is None:
+                items[name] = (pod.digest(""), "no dictionary")
+                continue
             # What the mixer uses (after reverse_dictionary and drop_identical), in file order:
             # about 0.1 s for 100K pairs, once, and only on a pod.
             # exact: case-sensitive entries; phrases: multi-word sources, matched before words.
             tables = [d.table, d.exact, d.phrases, d.phrase_exact]
             text = "\n\n".join("\n".join(s + "\t" + "\t".join(ts) for s, ts in t.items()) for t in tables)
             words = sum(len(t) for t in tables)
-            items["dictionary contents"] = (pod.digest(text), f"{d.path}, {words} words")
-        else:
-            items["dictionary contents"] = (pod.digest(""), "no dictionary")
-        template = getattr(getattr(self, "formatter", None), "template", None)
-        if template is not None:
-            items["template"] = (pod.digest(template.prompt_input, template.prompt_no_input),
-                                 str(c.get("template", "")))
+            items[name] = (pod.digest(text), f"{d.path}, {words} words")
+        formatter = getattr(self, "formatter", None)
+        for label, f in zip(self._labels(), getattr(formatter, "formatters", [formatter])):
+            template = getattr(f, "template", None)
+            if template is not None:
+                items[f"template ({label})" if label else "template"] = (
+                    pod.digest(template.prompt_input, template.prompt_no_input),
+                    template.name if label else str(c.get("template", "")))
         s = self._state
         cursor = (s["epoch"], s["position"], s["offset"], s["batches"])
         items["dataset state (resume cursor)"] = (
@@ -478,6 +526,8 @@ class CommitDataset(_EasyLMDataset):
         UserError: a config value out of range, a missing file, a text processor.
     """
 
+    _type = options.COMMIT
+
     @staticmethod
     def get_default_config(updates: "dict | mlxu.ConfigDict | None" = None) -> "mlxu.ConfigDict":
         """Every option of the type with its default (declared in ``options.py``), with
@@ -494,10 +544,14 @@ class CommitDataset(_EasyLMDataset):
         # Not deferred on a pod: EasyLM builds its model from seq_length before the check.
         self._check_config()
         c = self.config
+        fields = FieldNames(c.instruction_field, c.input_field, c.output_field)
+
+        def build(mixer, values):
+            return Formatter(mixer, mode=c.mode, template=values["template"], fields=fields)
+
         with self._building():
-            mixer = self._mixer(c.reverse_dictionary) if c.mode != 'none' else None
-            fields = FieldNames(c.instruction_field, c.input_field, c.output_field)
-            self._build_transform(Formatter(mixer, mode=c.mode, template=c.template, fields=fields))
+            if self._failure is None:
+                self._build_transform(self._formatter(build, mixing=c.mode != "none"))
 
 
 class CodeMixCLMDataset(_EasyLMDataset):
@@ -517,6 +571,8 @@ class CodeMixCLMDataset(_EasyLMDataset):
         UserError: a config value out of range, a missing file, a text processor.
     """
 
+    _type = options.CODEMIX_CLM
+
     @staticmethod
     def get_default_config(updates: "dict | mlxu.ConfigDict | None" = None) -> "mlxu.ConfigDict":
         """Every option of the type with its default (declared in ``options.py``), with
@@ -531,9 +587,14 @@ class CodeMixCLMDataset(_EasyLMDataset):
                  text_processor: None = None) -> None:
         super().__init__(config, tokenizer, text_processor)
         self._check_config()
+
+        def build(mixer, values):
+            return TextFormatter(mixer, values["text_field"])
+
         with self._building():
-            self.mixer = self._mixer(self.config.reverse_dictionary)
-            self._build_transform(TextFormatter(self.mixer, self.config.text_field))
+            if self._failure is None:
+                self._build_transform(self._formatter(build))
+        self.mixer = getattr(self.transform, "mixer", None)
 
 
 DATASET_TYPES = {"commit": CommitDataset, "codemix_clm": CodeMixCLMDataset}

@@ -190,6 +190,18 @@ _DECLARED = (
            flag=Flag("--alpha", default=None,
                      help=f"replacement probability (default {_ALPHA[COMMIT]} for instruction "
                           f"records, {_ALPHA[CODEMIX_CLM]} with --text-field, as in the paper)")),
+    Option("languages", str, _both(""), changes_batches=True, file=True,
+           help="several target languages in one run: a JSON list (inline, or a file or URL) of "
+                "`{\"lang\", \"dictionary\", …}` objects whose other keys override this table's "
+                "([Many languages](docs/languages.md)); empty: the keys above"),
+    Option("language_sampling", str, {COMMIT: "draw"}, changes_batches=True, choices=("draw", "each"),
+           help="with `languages`: `draw` mixes each record into one language drawn by weight; "
+                "`each` gives every record once per language"),
+    Option("stopping_strategy", str, {CODEMIX_CLM: "all_exhausted"}, changes_batches=True,
+           choices=("all_exhausted", "first_exhausted"),
+           help="with `languages`: an epoch of the interleaved corpora ends when every corpus was "
+                "read (a small one repeats) or when the first runs out, as in "
+                "`datasets.interleave_datasets`"),
     Option("mode", str, {COMMIT: "commit"}, changes_batches=True, choices=("commit", "naive", "none"),
            help="`commit` (template kept, instruction, input and response mixed), `naive` "
                 "(template mixed too) or `none` (plain Alpaca): Table 4",

@@ -21,12 +21,16 @@ records, in worker processes or not (``dataset_types.built_chunks``) -- and yiel
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from easylm_commit.errors import UserError
 from easylm_commit.records import BadRecords
+
+
+# What each language's records add up to (``transform.Chunk.by_lang``), in that order.
+_LANGUAGE_COUNTS = ("words_seen", "words_replaced", "records", "cmi_sum")
 
 
 class Packer:
@@ -126,32 +130,44 @@ class Packed:
         seq_length: tokens of a row.
         source: what the records are called in the error raised when none can be used.
         check: the options to check then, as written in that error.
+        languages: the codes of ``languages`` (``languages.py``), each counted on its own
+            (chunks' ``by_lang``); empty: one language.
     """
 
     def __init__(self, chunks: Callable[[int, int], Iterable], *, batch_size: int,
-                 seq_length: int, source: str = "", check: str = "") -> None:
+                 seq_length: int, source: str = "", check: str = "",
+                 languages: Sequence[str] = ()) -> None:
         self.chunks = chunks
         self.batch_size = batch_size
         self.seq_length = seq_length
         self.source = source
         self.check = check
+        self.languages = tuple(languages)
         self.state = dict(epoch=0, position=0, offset=0, total_tokens=0, batches=0,
-                          words_seen=0, words_replaced=0, records_skipped=0)
+                          words_seen=0, words_replaced=0, records_skipped=0, records=0,
+                          cmi_sum=0.0)
+        for lang in self.languages:
+            for k in _LANGUAGE_COUNTS:
+                self.state[f"{k}_{lang}"] = 0.0 if k == "cmi_sum" else 0
         self._resumed_counts = False
 
     def load_state(self, state_dict: dict) -> None:
         """Continue from a saved ``state`` (a checkpoint's)."""
-        for k in self.state:
+        for k, v in self.state.items():
             if k in state_dict:
-                self.state[k] = int(state_dict[k])
+                self.state[k] = type(v)(state_dict[k])
         # States saved before the counts were kept start them from zero.
         self._resumed_counts = "words_seen" in state_dict
 
     def metrics(self) -> dict[str, int | float]:
-        """The metrics logged with each batch (EasyLM's ``dataset_*`` names and ours)."""
+        """The metrics logged with each batch (EasyLM's ``dataset_*`` names and ours).
+
+        ``dataset_cmi`` is the mean code-mixing index of the records so far
+        (``transform.cmi``); with ``languages``, each language's counts, rate and index
+        follow under names ending ``_<lang>``."""
         state = self.state
         words, replaced = state["words_seen"], state["words_replaced"]
-        return {
+        metrics = {
             "dataset_epoch": state["epoch"],
             "dataset_example_index": state["position"],
             "dataset_total_tokens": state["total_tokens"],
@@ -159,7 +175,19 @@ class Packed:
             "dataset_words_replaced": replaced,
             "dataset_mixing_rate": replaced / words if words else 0.0,
             "dataset_records_skipped": state["records_skipped"],
+            "dataset_cmi": state["cmi_sum"] / state["records"] if state["records"] else 0.0,
         }
+        for lang in self.languages:
+            words, replaced = state[f"words_seen_{lang}"], state[f"words_replaced_{lang}"]
+            records = state[f"records_{lang}"]
+            metrics.update({
+                f"dataset_records_{lang}": records,
+                f"dataset_words_seen_{lang}": words,
+                f"dataset_words_replaced_{lang}": replaced,
+                f"dataset_mixing_rate_{lang}": replaced / words if words else 0.0,
+                f"dataset_cmi_{lang}": state[f"cmi_sum_{lang}"] / records if records else 0.0,
+            })
+        return metrics
 
     def __iter__(self) -> Iterator[tuple[dict, dict]]:
         return self.batches()
@@ -195,6 +223,11 @@ class Packed:
                 state["words_seen"] += chunk.words
                 state["words_replaced"] += chunk.replaced
                 state["records_skipped"] += chunk.skipped
+                state["records"] += chunk.records
+                state["cmi_sum"] += chunk.cmi
+                for lang, counts in chunk.by_lang.items():
+                    for k, c in zip(_LANGUAGE_COUNTS, counts):
+                        state[f"{k}_{lang}"] += c
             recount = True
             for epoch, position, tokens, masks in chunk.examples:
                 packer.add(epoch, position, tokens, masks, offset=resume_offset)

@@ -159,13 +159,18 @@ class RecordStream:
         seed: the seed of those orders.
         read_batch: records read from Arrow at a time.
         where: what messages call the dataset (its path).
+        copies: give each record this many times in a row (``languages`` with
+            ``language_sampling=each``): position ``p`` is record ``p // copies`` of the
+            epoch's order, and its row ``row * copies + p % copies`` (the copy's mixing key;
+            ``languages.MultilingualFormatter`` reads the copy from ``row % copies``).
 
     Raises:
         UserError: shuffle asked of a streaming dataset; a dataset without records.
     """
 
     def __init__(self, dataset: datasets.Dataset | datasets.IterableDataset, *, shuffle: bool = False,
-                 seed: int = 0, read_batch: int = 256, where: str = "dataset") -> None:
+                 seed: int = 0, read_batch: int = 256, where: str = "dataset",
+                 copies: int = 1) -> None:
         import datasets
 
         self.dataset = dataset
@@ -178,6 +183,7 @@ class RecordStream:
         self.seed = seed
         self.read_batch = read_batch
         self.where = where
+        self.copies = copies
         self._order = (None, None)  # (epoch, its order): one permutation per epoch, reused
 
     def __getstate__(self):
@@ -199,20 +205,30 @@ class RecordStream:
 
     def _epoch(self, epoch, start):
         if self.streaming:
-            dataset = self.dataset.skip(start) if start else self.dataset
-            pos = start
+            c = self.copies
+            dataset = self.dataset.skip(start // c) if start >= c else self.dataset
+            pos = start // c * c
             for batch in dataset.iter(batch_size=self.read_batch):
                 for record in _rows(batch):
-                    yield Item(epoch, pos, pos, record, f"record {pos}")
-                    pos += 1
+                    for item in self._copied(epoch, pos // c, pos // c, record):
+                        if item.position >= start:
+                            yield item
+                    pos += c
             return
-        for lo, hi in self._slices(start, self.read_batch):
+        for lo, hi in self._slices(start, self.read_batch * self.copies):
             yield from self.read(epoch, lo, hi)
+
+    def _copied(self, epoch, position, row, record):
+        c = self.copies
+        if c == 1:
+            return [Item(epoch, position, row, record, f"record {row}")]
+        return [Item(epoch, position * c + j, row * c + j, record, f"record {row}")
+                for j in range(c)]
 
     def _slices(self, start, size):
         """``[lo, hi)`` ranges from ``start`` on, cut at multiples of ``size``: the same cuts
         whatever position a run (re)started from."""
-        n = len(self.dataset)
+        n = len(self.dataset) * self.copies
         cuts = [start, *range((start // size + 1) * size, n, size), n]
         return [(lo, hi) for lo, hi in zip(cuts, cuts[1:]) if lo < hi]
 
@@ -227,6 +243,16 @@ class RecordStream:
 
     def read(self, epoch: int, lo: int, hi: int) -> list[Item]:
         """The items at positions ``lo:hi`` of an epoch (map-style datasets)."""
+        c = self.copies
+        if c > 1:
+            first, last = lo // c, (hi - 1) // c + 1
+            items = [i for pos, row, record in self._read_rows(epoch, first, last)
+                     for i in self._copied(epoch, pos, row, record)]
+            return items[lo - first * c: hi - first * c]
+        return [Item(epoch, pos, row, record, f"record {row}")
+                for pos, row, record in self._read_rows(epoch, lo, hi)]
+
+    def _read_rows(self, epoch, lo, hi):
         if self.shuffle:
             if self._order[0] != epoch:
                 self._order = (epoch, epoch_order(len(self.dataset), self.seed, epoch))
@@ -235,8 +261,7 @@ class RecordStream:
         else:
             rows = range(lo, hi)
             batch = self.dataset[lo:hi]
-        return [Item(epoch, pos, row, record, f"record {row}")
-                for pos, row, record in zip(range(lo, hi), rows, _rows(batch))]
+        return zip(range(lo, hi), rows, _rows(batch))
 
 
 def _rows(batch):

@@ -230,6 +230,7 @@ class Sample:
             for text that is not mixed, such as the template in ``commit`` mode).
         words: words seen in the mixed parts.
         replaced: words replaced there: ``replaced / words`` is the real mixing rate.
+        lang: the language it was mixed into, with ``languages`` (``languages.py``); else "".
     """
     prompt_segments: list[tuple[str, str]]
     response: str
@@ -243,6 +244,7 @@ class Sample:
     segment_reports: list = dataclasses.field(default_factory=list)
     words: int = 0
     replaced: int = 0
+    lang: str = ""
 
     @property
     def segments(self) -> list[tuple[str, str]]:

@@ -53,6 +53,10 @@ class Chunk:
         skipped: bad records skipped.
         start: ``(epoch, position)`` of the chunk's first record (``None``: no records).
         bad: the skipped records' reasons and fields, for the error when all are skipped.
+        records: records kept.
+        cmi: the sum of their code-mixing indices (``cmi``).
+        by_lang: with ``languages``, ``lang -> [words, replaced, records, cmi]`` of the
+            records mixed into each language.
     """
     examples: list
     words: int = 0
@@ -60,6 +64,9 @@ class Chunk:
     skipped: int = 0
     start: tuple = None
     bad: BadRecords = None
+    records: int = 0
+    cmi: float = 0.0
+    by_lang: dict = dataclasses.field(default_factory=dict)
 
     def __getstate__(self):
         # Sent back from worker processes as a few flat arrays rather than hundreds of small
@@ -76,7 +83,8 @@ class Chunk:
             tokens=np.concatenate([t for _, _, t, _ in ex]) if ex else np.zeros(0, np.int32),
             masks=np.concatenate([m for _, _, _, m in ex]) if ex else np.zeros(0, np.float32),
             words=self.words, replaced=self.replaced, skipped=self.skipped,
-            start=self.start, bad=self.bad,
+            start=self.start, bad=self.bad, records=self.records, cmi=self.cmi,
+            by_lang=self.by_lang,
         )
 
     def __setstate__(self, state):
@@ -89,6 +97,20 @@ class Chunk:
         )) if len(state["lengths"]) else []
         self.words, self.replaced, self.skipped = state["words"], state["replaced"], state["skipped"]
         self.start, self.bad = state.get("start"), state.get("bad")
+        self.records, self.cmi = state.get("records", 0), state.get("cmi", 0.0)
+        self.by_lang = state.get("by_lang", {})
+
+
+def cmi(words: int, replaced: int) -> float:
+    """The code-mixing index of a text (Gambäck and Das, 2014), 0 to 100: ``100 * (1 -
+    max_i w_i / (n - u))``, the share of its words outside its dominant language, where
+    ``n - u`` are the words that belong to a language -- here the words the mixer looked up
+    (``words``; punctuation, numbers and protected spans are not) -- and ``w_i`` those of each
+    language: ``replaced`` in one, the rest in the other. 0 for a text without such words, as
+    in the paper; 50 is the most mixed two languages can be."""
+    if not words:
+        return 0.0
+    return 100.0 * min(replaced, words - replaced) / words
 
 
 class RecordTransform:
@@ -180,6 +202,8 @@ class RecordTransform:
         # collector's generations for nothing.
         keep, prompts, responses = [], [], []
         words = replaced = 0
+        index = 0.0
+        by_lang: dict[str, list] = {}
         bad = BadRecords(self.strict)
         for item, sample in self.samples(items, bad):
             keep.append((item.epoch, item.position))
@@ -187,9 +211,18 @@ class RecordTransform:
             responses.append(sample.response)
             words += sample.words
             replaced += sample.replaced
+            c = cmi(sample.words, sample.replaced)
+            index += c
+            if sample.lang:
+                counts = by_lang.setdefault(sample.lang, [0, 0, 0, 0.0])
+                counts[0] += sample.words
+                counts[1] += sample.replaced
+                counts[2] += 1
+                counts[3] += c
         encoded = self.tokens(prompts, responses) if keep else []
         return Chunk(
             examples=[k + e for k, e in zip(keep, encoded)],
             words=words, replaced=replaced, skipped=bad.count,
             start=tuple(items[0][:2]) if items else None, bad=bad,
+            records=len(keep), cmi=index, by_lang=by_lang,
         )

@@ -33,6 +33,8 @@ TYPED = [
     "easylm_commit.commands.stats",
     "easylm_commit.coverage",
     "easylm_commit.dataset_types",
+    "easylm_commit.interleave",
+    "easylm_commit.languages",
     "easylm_commit.datasets",
     "easylm_commit.demo",
     "easylm_commit.demo.model",
