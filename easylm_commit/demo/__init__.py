@@ -18,8 +18,23 @@
   (10 questions, SQuAD format), ``xquad_hi.jsonl`` (10) and ``mlqa_hi_dev.json`` (6), so that
   ``plan --demo`` evaluates offline. Every answer is a substring of its context.
 
+A second language, Greek, so that a run over several languages (``languages``) also works
+offline:
+
+- ``en-el.txt`` (``DEMO_DICTIONARY_EL``): an English->Greek dictionary in MUSE format, made as
+  ``en-hi.txt`` is (the same English words, lowercase, modern monotonic Greek with its accents,
+  in NFC), plus five phrase lines (``olive oil<TAB>ελαιόλαδο``). Greek inflects: each form
+  that the Greek corpus uses has its own line (``athens αθήνα``, ``athens αθήνας``), so that the
+  reversed file covers the corpus word for word, as ``--reverse-dictionary`` reads it. The
+  articles and the contracted ``σε`` + article (``στο``, ``στην``...) are given under ``the``,
+  ``of``, ``in``..., the nearest single English words.
+- ``greek_corpus.jsonl`` (``DEMO_CORPUS_EL``): 42 short encyclopaedic Greek paragraphs, as
+  ``hindi_corpus.jsonl`` (places of Greece, science, history, food).
+- ``qa/xquad_el.jsonl``: 10 Greek extractive QA items over paragraphs of the Greek corpus, in
+  the layout of ``xquad_hi.jsonl`` (XQuAD has a Greek set: ``eval.data.BENCHMARKS``).
+
 All of them are handwritten for this project (license: the project's own), not extracts of MUSE,
-Alpaca or Wikipedia. They are for trying the tools and for tests; far too small to train on.
+XQuAD, Alpaca or Wikipedia. They are for trying the tools and for tests; far too small to train on.
 """
 
 import importlib.resources
@@ -35,3 +50,5 @@ DEMO_DICTIONARY = _path("en-hi.txt")
 DEMO_INSTRUCTIONS = _path("alpaca_demo.json")
 DEMO_CORPUS = _path("hindi_corpus.jsonl")
 DEMO_QA = _path("qa")
+DEMO_DICTIONARY_EL = _path("en-el.txt")
+DEMO_CORPUS_EL = _path("greek_corpus.jsonl")
