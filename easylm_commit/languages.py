@@ -82,6 +82,32 @@ class Language:
             raise AttributeError(name) from None
 
 
+def demo(dataset_type: str) -> list[dict]:
+    """``languages=demo``: the embedded English-Hindi and English-Greek demos (``demo/``), for
+    a two-language run that needs no download; for ``codemix_clm`` each with its corpus."""
+    from easylm_commit import demo as d
+
+    entries = [dict(lang="hi", dictionary=d.DEMO_DICTIONARY), dict(lang="el", dictionary=d.DEMO_DICTIONARY_EL)]
+    if dataset_type == options.CODEMIX_CLM:
+        for entry, corpus in zip(entries, (d.DEMO_CORPUS, d.DEMO_CORPUS_EL)):
+            entry.update(path=corpus, text_field="text")
+    return entries
+
+
+def _relative_to(where: str, value: str) -> str:
+    """A file named in a local list file: relative names are read from the list's directory
+    (so a list and its dictionaries can move together), as a user reading the file expects."""
+    import os
+
+    from easylm_commit import fileio
+
+    base = fileio.local_path(where)
+    if base is None or not value or "://" in value or os.path.isabs(value):
+        return value
+    candidate = os.path.join(os.path.dirname(base), value)
+    return candidate if os.path.exists(candidate) else value
+
+
 def _read_spec(spec: str) -> tuple[str, str]:
     """The JSON text of ``spec`` and where it came from (``""`` for an inline list)."""
     text = spec.strip()
@@ -104,7 +130,9 @@ def parse(spec: str | Sequence[Mapping], config: Mapping[str, Any],
     """The languages of ``spec``, each checked and completed with ``config``'s values.
 
     Args:
-        spec: the JSON list (inline, or a path or URL of a file holding it), or the list.
+        spec: the JSON list (inline, or a path or URL of a file holding it; in a local file,
+            relative file names are read from its directory), the list itself, or ``demo``
+            (``demo``).
         config: the dataset's config: what an entry leaves out.
         dataset_type: ``commit`` or ``codemix_clm`` (which keys an entry may have).
 
@@ -114,6 +142,8 @@ def parse(spec: str | Sequence[Mapping], config: Mapping[str, Any],
             unknown key, a weight <= 0 or a value its option refuses (alpha outside [0, 1]).
     """
     where = ""
+    if isinstance(spec, str) and spec.strip() == "demo":
+        spec = demo(dataset_type)
     if isinstance(spec, str):
         text, where = _read_spec(spec)
         try:
@@ -170,6 +200,8 @@ def parse(spec: str | Sequence[Mapping], config: Mapping[str, Any],
             if type(value) is not option.type:
                 raise UserError(f"{label}: {name} must be a {option.type.__name__}, got {value!r}")
             option.check(value, f"{label}: {name}")
+            if option.file and where and name in entry:
+                value = _relative_to(where, value)
             values[name] = value
         result.append(Language(lang, float(weight), i, label, values))
     return result

@@ -191,7 +191,7 @@ _DECLARED = (
                      help=f"replacement probability (default {_ALPHA[COMMIT]} for instruction "
                           f"records, {_ALPHA[CODEMIX_CLM]} with --text-field, as in the paper)")),
     Option("languages", str, _both(""), changes_batches=True, file=True,
-           help="several target languages in one run: a JSON list (inline, or a file or URL) of "
+           help="several target languages in one run: a JSON list (inline, a file or URL, or `demo`) of "
                 "`{\"lang\", \"dictionary\", …}` objects whose other keys override this table's "
                 "([Many languages](docs/languages.md)); empty: the keys above"),
     Option("language_sampling", str, {COMMIT: "draw"}, changes_batches=True, choices=("draw", "each"),

@@ -130,6 +130,25 @@ def test_a_list_in_a_file_is_named_in_its_errors(tmp_path):
         languages.parse(str(tmp_path / "missing.json"), CommitDataset.get_default_config(), options.COMMIT)
 
 
+def test_a_list_files_relative_names_are_read_from_its_directory(data, tokenizer, tmp_path):
+    (tmp_path / "en-el.txt").write_text((data / "en-el.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    path = tmp_path / "langs.json"
+    path.write_text(json.dumps([dict(lang="el", dictionary="en-el.txt")]))
+    (el,) = languages.parse(str(path), CommitDataset.get_default_config(), options.COMMIT)
+    assert el.dictionary == str(tmp_path / "en-el.txt")
+
+
+def test_demo_is_the_embedded_hindi_and_greek(data, tokenizer):
+    from easylm_commit import demo
+
+    hi, el = languages.parse("demo", CodeMixCLMDataset.get_default_config(), options.CODEMIX_CLM)
+    assert (hi.lang, hi.dictionary, hi.path) == ("hi", demo.DEMO_DICTIONARY, demo.DEMO_CORPUS)
+    assert (el.lang, el.dictionary, el.path) == ("el", demo.DEMO_DICTIONARY_EL, demo.DEMO_CORPUS_EL)
+    _, metrics = take(clm(data, tokenizer, languages="demo"), 5)[-1]
+    assert metrics["dataset_words_seen_hi"] > 0 and metrics["dataset_words_seen_el"] > 0
+    assert [l.lang for l in languages.parse("demo", CommitDataset.get_default_config(), options.COMMIT)] == ["hi", "el"]
+
+
 def test_keys_left_out_take_the_datasets_values():
     config = CommitDataset.get_default_config(dict(alpha=0.7, template="hi", reverse_dictionary=True))
     hi, th = languages.parse('[{"lang": "hi", "dictionary": "a"}, {"lang": "th", "dictionary": "b", '
