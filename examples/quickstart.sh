@@ -10,11 +10,15 @@
 #      what was trained on, and what to do next.
 # A toy: it shows the pipeline working, not a useful model. examples/commit.sh has the
 # paper's settings.
+# LANGUAGES=demo: the same with two target languages in one run, the embedded Hindi and Greek
+# demos (dataset key `languages`, docs/languages.md): alignment interleaves both corpora, COMMIT
+# mixes each record into one of them; the per-language mixing rates are printed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$ROOT/out/quickstart}
 ALIGN_STEPS=${ALIGN_STEPS:-40}
 COMMIT_STEPS=${COMMIT_STEPS:-60}
+LANGUAGES=${LANGUAGES:-}
 
 if [ -z "${VIRTUAL_ENV:-}" ]; then
   [ -x "$ROOT/.venv/bin/python" ] || python3 -m venv "$ROOT/.venv"
@@ -51,9 +55,11 @@ export XLA_FLAGS="${XLA_FLAGS:---xla_disable_hlo_passes=onednn-matmul-rewriter}"
 "$PYTHON" -m easylm_commit.cli doctor --route launcher | grep -v '^  ok' || true
 
 mkdir -p "$OUT"
-read -r DICT DATA CORPUS < <("$PYTHON" -c 'from easylm_commit import demo; print(demo.DEMO_DICTIONARY, demo.DEMO_INSTRUCTIONS, demo.DEMO_CORPUS)')
+read -r DICT DATA CORPUS DICT_EL CORPUS_EL < <("$PYTHON" -c 'from easylm_commit import demo as d; print(d.DEMO_DICTIONARY, d.DEMO_INSTRUCTIONS, d.DEMO_CORPUS, d.DEMO_DICTIONARY_EL, d.DEMO_CORPUS_EL)')
+TEXTS=("$DATA" "$CORPUS" "$DICT")
+[ -z "$LANGUAGES" ] || TEXTS+=("$CORPUS_EL" "$DICT_EL")  # the Greek demo's letters too
 echo "== training a demo tokenizer -> $OUT/tokenizer"
-"$PYTHON" -m easylm_commit.spm_tokenizer "$OUT/tokenizer" 1000 "$DATA" "$CORPUS" "$DICT" >/dev/null
+"$PYTHON" -m easylm_commit.spm_tokenizer "$OUT/tokenizer" 1000 "${TEXTS[@]}" >/dev/null
 VOCAB=$("$PYTHON" -c "from transformers import AutoTokenizer; print(len(AutoTokenizer.from_pretrained('$OUT/tokenizer')))" 2>/dev/null)
 
 source "$ROOT/examples/_easylm_train.sh"
@@ -62,10 +68,17 @@ common=(--llama.base_model=debug --llama.vocab_size="$VOCAB" --tokenizer="$OUT/t
         --logger.output_dir="$OUT" --optimizer.type=adamw --optimizer.adamw_optimizer.lr=1e-3
         --optimizer.adamw_optimizer.lr_warmup_steps=5 --optimizer.adamw_optimizer.weight_decay=0)
 
+if [ -n "$LANGUAGES" ]; then  # one corpus and dictionary per language, from the list
+  align_data=(--train_dataset.codemix_clm.languages="$LANGUAGES")
+  commit_data=(--train_dataset.commit.languages="$LANGUAGES")
+else
+  align_data=(--train_dataset.codemix_clm.path="$CORPUS" --train_dataset.codemix_clm.dictionary="$DICT")
+  commit_data=(--train_dataset.commit.dictionary="$DICT")
+fi
+
 echo "== alignment: $ALIGN_STEPS steps of codemix_clm (alpha 0.5) -> $OUT/align"
 "${EASYLM_TRAIN[@]}" "${common[@]}" --total_steps="$ALIGN_STEPS" --logger.experiment_id=align \
-  --train_dataset.type=codemix_clm --train_dataset.codemix_clm.path="$CORPUS" \
-  --train_dataset.codemix_clm.dictionary="$DICT" --train_dataset.codemix_clm.alpha=0.5 \
+  --train_dataset.type=codemix_clm "${align_data[@]}" --train_dataset.codemix_clm.alpha=0.5 \
   --train_dataset.codemix_clm.seq_length=128 --train_dataset.codemix_clm.batch_size=4 \
   >"$OUT/align.log" 2>&1 || { tail -20 "$OUT/align.log" >&2; exit 1; }
 
@@ -73,14 +86,22 @@ echo "== COMMIT: $COMMIT_STEPS steps of commit (alpha 0.9) from the aligned weig
 "${EASYLM_TRAIN[@]}" "${common[@]}" --total_steps="$COMMIT_STEPS" --logger.experiment_id=commit \
   --load_checkpoint="params::$OUT/align/streaming_params" \
   --train_dataset.type=commit --train_dataset.commit.path="$DATA" \
-  --train_dataset.commit.dictionary="$DICT" --train_dataset.commit.alpha=0.9 \
+  "${commit_data[@]}" --train_dataset.commit.alpha=0.9 \
   --train_dataset.commit.seq_length=128 --train_dataset.commit.batch_size=4 \
   >"$OUT/commit.log" 2>&1 || { tail -20 "$OUT/commit.log" >&2; exit 1; }
 
 losses() { grep -o "'loss': array([^,]*" "$1" | sed "s/'loss': array(//" | tr '\n' ' '; }
+last() { grep -o "'$2': [0-9.e-]*" "$1" | tail -1 | awk '{ printf "%.2f", $2 }'; }
 echo
 echo "alignment losses (every 5 steps): $(losses "$OUT/align.log")"
 echo "COMMIT losses    (every 5 steps): $(losses "$OUT/commit.log")"
+if [ -n "$LANGUAGES" ]; then
+  for lang in hi el; do
+    echo "$lang: alignment mixing rate $(last "$OUT/align.log" dataset_mixing_rate_$lang)," \
+         "COMMIT mixing rate $(last "$OUT/commit.log" dataset_mixing_rate_$lang)," \
+         "COMMIT records $(last "$OUT/commit.log" dataset_records_$lang | cut -d. -f1)"
+  done
+fi
 LN_VOCAB=$(awk -v v="$VOCAB" 'BEGIN { printf "%.1f", log(v) }')
 cat <<EOF
 what to expect: the model starts from random weights, so alignment starts at

@@ -54,3 +54,25 @@ def test_quickstart_aligns_then_tunes_and_reports(tmp_path):
     # WANDB_MODE=disabled leaves no offline runs; the launcher route is not a warning.
     assert not list(tmp_path.rglob("wandb"))
     assert "not patched" not in out + proc.stderr
+
+
+@requires_easylm
+def test_quickstart_with_two_languages_trains_both_and_reports_each(tmp_path):
+    """README, "Many languages in one run": LANGUAGES=demo aligns on the Hindi and Greek demo
+    corpora interleaved, then tunes with each record mixed into one of them (shortened)."""
+    env = dict(os.environ, SKIP_INSTALL="1", VIRTUAL_ENV=sys.prefix, PYTHON=sys.executable,
+               OUT=str(tmp_path), LANGUAGES="demo", ALIGN_STEPS="10", COMMIT_STEPS="10")
+    proc = subprocess.run(["bash", os.path.join(ROOT, "examples", "quickstart.sh")],
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for phase in ("align", "commit"):
+        assert os.path.isfile(tmp_path / phase / "streaming_params")
+    rates = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith(("hi: ", "el: ")):
+            words = line.replace(",", "").split()
+            rates[line[:2]] = (float(words[4]), float(words[8]), int(words[11]))
+    assert set(rates) == {"hi", "el"}, proc.stdout[-2000:]
+    for align, commit, records in rates.values():
+        # alpha 0.5 and 0.9 of the covered words; the demo dictionaries cover nearly all.
+        assert 0.35 < align < 0.6 and 0.75 < commit < 0.95 and records > 5
