@@ -40,6 +40,7 @@ def data(tmp_path_factory):
                 "input": "", "output": " ".join(rng.choice(WORDS, size=10)) + "."}
                for i in range(40)]
     (d / "alpaca.json").write_text(json.dumps(records), encoding="utf-8")
+    (d / "alpaca.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     for name, words, n in (("hi.jsonl", HINDI, 30), ("el.jsonl", GREEK, 12)):
         with open(d / name, "w", encoding="utf-8") as f:
             for i in range(n):
@@ -202,6 +203,19 @@ def test_each_sampling_gives_every_record_once_per_language(data, tokenizer):
     seen = sorted((item.record["instruction"], s.lang) for item, s in got)
     records = json.loads((data / "alpaca.json").read_text())
     assert seen == sorted((r["instruction"], lang) for r in records for lang in ("hi", "el"))
+
+
+@pytest.mark.parametrize("extra", [dict(streaming=True), dict(shuffle=True, tokenizer_processes=2)])
+def test_each_sampling_streamed_or_shuffled_with_workers_is_exact_too(data, tokenizer, extra):
+    path = str(data / "alpaca.jsonl") if extra.get("streaming") else str(data / "alpaca.json")
+    kw = dict(path=path, languages=two(data), language_sampling="each", records_per_chunk=6)
+    reference = take(commit(data, tokenizer, **dict(kw, shuffle=extra.get("shuffle", False))), 45)
+    assert same_batches(reference, take(commit(data, tokenizer, **kw, **extra), 45))
+    ds = commit(data, tokenizer, **kw, **extra)
+    take(ds, 21)
+    resumed = commit(data, tokenizer, **kw, **extra)
+    resumed.load_state_dict(ds.get_state_dict())
+    assert same_batches(reference[21:], take(resumed, 24))
 
 
 def test_per_language_metrics_add_up_to_the_totals(data, tokenizer):
