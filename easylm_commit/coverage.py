@@ -8,6 +8,9 @@
   ``identical``, so the expected share is about the observed one plus the identical one.
 - The most frequent uncovered words: what to add to a dictionary, or a sign of a tokenization
   mismatch (e.g. a dictionary of lowercased words with diacritics stripped).
+- The code-mixing index (CMI, ``transform.cmi``), the mean over the records as the datasets'
+  ``dataset_cmi``; with ``languages``, every count also for each language, from the records
+  mixed into it.
 - Tokens: lengths of the formatted, mixed samples exactly as training builds them
   (``transform.RecordTransform``: BOS + prompt + response + EOS, or BOS + text + EOS for a
   corpus) and the optimizer steps one epoch takes when samples are packed into
@@ -32,7 +35,7 @@ from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.errors import UserError
 from easylm_commit.mixer import CodeMixer, MixResult, Segmenter
 from easylm_commit.records import BadRecords, Item
-from easylm_commit.transform import RecordTransform
+from easylm_commit.transform import RecordTransform, cmi
 
 
 def _share(part, whole):
@@ -191,7 +194,38 @@ def token_stats(lengths: Iterable[int], batch_size: int, seq_length: int) -> Tok
 
 
 @dataclasses.dataclass
+class LanguageStats:
+    """The counts of the records mixed into one language (``languages``)."""
+
+    lang: str
+    alpha: float
+    records: int = 0
+    cmi_sum: float = 0.0
+    counter: CoverageCounter = dataclasses.field(default_factory=CoverageCounter)
+
+    @property
+    def cmi(self) -> float:
+        """The mean code-mixing index of its records (``transform.cmi``)."""
+        return _share(self.cmi_sum, self.records)
+
+    def as_dict(self, top: int = 20) -> dict:
+        return {
+            "records": self.records,
+            "alpha": self.alpha,
+            "cmi": self.cmi,
+            "fields": {name: c.as_dict(self.alpha, top) for name, c in self.counter.fields.items()},
+            "all": self.counter.total().as_dict(self.alpha, top),
+        }
+
+
+@dataclasses.dataclass
 class DatasetStats:
+    """The numbers of ``stats``. ``cmi`` is the mean code-mixing index of the records, as the
+    datasets' ``dataset_cmi``. With ``languages`` (lang -> ``LanguageStats``), the totals'
+    expected share of replaced words is the sum of each language's (its alpha x its covered
+    words), and ``alpha`` is the alpha that gives it: the languages' alphas weighted by their
+    covered words."""
+
     records: int
     skipped: int
     first_skip: str
@@ -200,20 +234,36 @@ class DatasetStats:
     fields: dict        # name -> FieldCoverage, in first-seen order
     total: FieldCoverage
     tokens: TokenStats = None  # only with a tokenizer
+    cmi: float = 0.0
+    languages: dict = dataclasses.field(default_factory=dict)
+
+    def _alpha(self, name: str | None) -> float:
+        """The alpha whose product with the coverage of field ``name`` (``None``: all fields)
+        is the expected share of replaced words there."""
+        if not self.languages:
+            return self.alpha
+        part = [(s.alpha, s.counter.fields.get(name) if name else s.counter.total())
+                for s in self.languages.values()]
+        covered = sum(c.covered for _, c in part if c is not None)
+        return _share(sum(a * c.covered for a, c in part if c is not None), covered) if covered else self.alpha
 
     def as_dict(self, top: int = 20) -> dict:
-        return {
+        result = {
             "records": self.records,
             "skipped": self.skipped,
             "first_skip": self.first_skip,
             "alpha": self.alpha,
             "mode": self.mode,
-            "fields": {name: c.as_dict(self.alpha, top) for name, c in self.fields.items()},
-            "all": self.total.as_dict(self.alpha, top),
+            "fields": {name: c.as_dict(self._alpha(name), top) for name, c in self.fields.items()},
+            "all": self.total.as_dict(self._alpha(None), top),
+            "cmi": self.cmi,
             "tokens": self.tokens.as_dict() if self.tokens else None,
             # Top level, for scripts: what an epoch costs (None without a tokenizer).
             "steps_per_epoch": self.tokens.steps_per_epoch if self.tokens else None,
         }
+        if self.languages:
+            result["languages"] = {lang: s.as_dict(top) for lang, s in self.languages.items()}
+        return result
 
 
 def dataset_stats(items: Iterable[Item], transform: RecordTransform, *, batch_size: int = 16,
@@ -242,15 +292,28 @@ def dataset_stats(items: Iterable[Item], transform: RecordTransform, *, batch_si
     mode = transform.formatter.mode
     alpha = 0.0 if mode == "none" else mixer.alpha  # none mixes nothing: the rate is 0
     counter = CoverageCounter(mixer.dictionary, mixer.segmenter, protect=mixer.protect)
+    # With ``languages``: each record's counts also go to the language it was mixed into.
+    per_language = {l.lang: LanguageStats(l.lang, 0.0 if mode == "none" else l.alpha)
+                    for l in getattr(transform.formatter, "languages", ())}
     tokenize = transform.tokenizer is not None
     lengths, prompts, responses = [], [], []
     bad = BadRecords() if bad is None else bad
     n = 0
+    cmi_sum = 0.0
     for _, sample in transform.samples(items, bad, report=True):
         n += 1
+        index = cmi(sample.words, sample.replaced)
+        cmi_sum += index
+        language = per_language.get(sample.lang)
+        if language is not None:
+            language.records += 1
+            language.cmi_sum += index
         for name, report in sample.reports.items():
             # Template pieces are mixed under ("template", j) in naive mode: one field.
-            counter.add_report("template" if isinstance(name, tuple) else name, report)
+            field = "template" if isinstance(name, tuple) else name
+            counter.add_report(field, report)
+            if language is not None:
+                language.counter.add_report(field, report)
         if tokenize:
             prompts.append(sample.prompt_segments)
             responses.append(sample.response)
@@ -258,11 +321,15 @@ def dataset_stats(items: Iterable[Item], transform: RecordTransform, *, batch_si
                 lengths += _lengths(transform, prompts, responses)
     if tokenize:
         lengths += _lengths(transform, prompts, responses)
-    return DatasetStats(
+    stats = DatasetStats(
         records=n, skipped=bad.count, first_skip=bad.first, alpha=alpha, mode=mode,
         fields=dict(counter.fields), total=counter.total(),
         tokens=token_stats(lengths, batch_size, seq_length) if tokenize else None,
+        cmi=_share(cmi_sum, n), languages=per_language,
     )
+    if per_language:
+        stats.alpha = stats._alpha(None)
+    return stats
 
 
 # Samples tokenized at a time: the tokenizers encode in batches; only lengths are kept.

@@ -375,11 +375,10 @@ class _EasyLMDataset:
         a ``languages.MultilingualFormatter``); without ``mixing`` no dictionary is read."""
         if self.languages is None:
             return build(self._mixer() if mixing else None, self.config)
-        formatters = [build(self._mixer(l.values, l.label) if mixing else None, l.values)
-                      for l in self.languages]
-        each = self._type == options.CODEMIX_CLM or self.config.language_sampling == "each"
-        return languages.MultilingualFormatter(self.languages, formatters, seed=self.config.seed,
-                                               choice="row" if each else "draw")
+        return languages.multilingual_formatter(
+            self.languages, build, lambda l: self._mixer(l.values, l.label) if mixing else None,
+            seed=self.config.seed, sampling=self.config.get("language_sampling", "draw"),
+            interleaved=self._type == options.CODEMIX_CLM)
 
     def _mixer(self, values=None, label=""):
         """The mixer of the dataset's keys, or of one language's (``values``: its keys)."""

@@ -33,7 +33,7 @@ import bisect
 import dataclasses
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from easylm_commit import options
@@ -236,6 +236,29 @@ def choose(seed: int, epoch: int, row: int, cumulative: Sequence[float]) -> int:
 
 
 SAMPLING = ("draw", "each")
+
+
+def multilingual_formatter(langs: Sequence[Language],
+                           build: Callable[[CodeMixer | None, Mapping[str, Any]], Formatter | TextFormatter],
+                           mixer: Callable[[Language], CodeMixer | None], *, seed: int = 0,
+                           sampling: str = "draw", interleaved: bool = False) -> MultilingualFormatter:
+    """One formatter per language, ``build(mixer(language), language.values)``, combined: how
+    the datasets and the commands (``mix``, ``stats``, ``preview``) both build it, so that they
+    mix every record alike.
+
+    Args:
+        langs: the parsed list (``parse``).
+        build: the formatter of one language from its mixer and its values.
+        mixer: the mixer of one language (``None``: it mixes nothing).
+        seed: the draw's seed (the dataset's).
+        sampling: ``draw`` or ``each`` (``language_sampling``); ``each`` needs records that
+            come ``len(langs)`` times, numbered as ``records.copied`` numbers them.
+        interleaved: the records are the languages' corpora interleaved (``interleave.py``),
+            whose rows name their language.
+    """
+    choice = "row" if interleaved or sampling == "each" else "draw"
+    return MultilingualFormatter(langs, [build(mixer(l), l.values) for l in langs],
+                                 seed=seed, choice=choice)
 
 
 class MultilingualFormatter:

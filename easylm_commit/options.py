@@ -193,10 +193,25 @@ _DECLARED = (
     Option("languages", str, _both(""), changes_batches=True, file=True,
            help="several target languages in one run: a JSON list (inline, a file or URL, or `demo`) of "
                 "`{\"lang\", \"dictionary\", …}` objects whose other keys override this table's "
-                "([Many languages](docs/languages.md)); empty: the keys above"),
+                "([Many languages](docs/languages.md)); empty: the keys above",
+           flag=Flag("--languages",
+                     help="several target languages: a JSON list (inline, a file or URL, or 'demo') of "
+                          "{\"lang\", \"dictionary\", ...} objects, as the datasets' languages key; "
+                          "keys an entry leaves out take these flags' values (with --text-field "
+                          "the dictionaries are read reversed, as codemix_clm does, unless an entry "
+                          "says otherwise). Instruction records are each mixed into a language drawn "
+                          "by weight (see --language-sampling). With --text-field and no --input, "
+                          "each language's corpus (its \"path\") is read, interleaved by weight as "
+                          "the codemix_clm dataset reads them; with --input, each text of that file "
+                          "is mixed with a language drawn by weight. Each entry names its "
+                          "dictionary: no --dictionary")),
     Option("language_sampling", str, {COMMIT: "draw"}, changes_batches=True, choices=("draw", "each"),
            help="with `languages`: `draw` mixes each record into one language drawn by weight; "
-                "`each` gives every record once per language"),
+                "`each` gives every record once per language",
+           flag=Flag("--language-sampling", argparse_choices=True,
+                     help="with --languages: 'draw' (default) mixes each record into one language "
+                          "drawn by weight from (seed, epoch, record), as the commit dataset; 'each' "
+                          "gives every record once per language")),
     Option("stopping_strategy", str, {CODEMIX_CLM: "all_exhausted"}, changes_batches=True,
            choices=("all_exhausted", "first_exhausted"),
            help="with `languages`: an epoch of the interleaved corpora ends when every corpus was "

@@ -10,7 +10,8 @@ Three kinds of text are marked:
 - ``protected``: code, a URL, an e-mail address or an identifier, copied byte for byte and
   never mixed (``protect.py``; cyan).
 
-Everything else (uncovered words, spaces, punctuation) is plain. The marks come from the
+Everything else (uncovered words, spaces, punctuation) is plain. With ``languages``, each
+sample also says the language it was mixed into, in that language's colour. The marks come from the
 mixer's own report (``MixResult.replacements`` and ``.kept``), never from a second look-up,
 so the preview cannot disagree with what training sees: record i is mixed with the key
 ``(epoch, i)``, as in ``easylm-commit mix`` and the training datasets.
@@ -77,7 +78,18 @@ h2 { font-size: 1em; margin-bottom: .3em; }
 .target { color: #7b2cbf; font-weight: 600; }
 .protected { color: #0b7285; background: #e3fafc; }
 .legend.response { background: #f6f2fb; padding: 0 .3em; border-radius: 4px; }
+.lang { font-weight: 600; padding: 0 .4em; border-radius: 4px; color: #fff; }
 """ % {"sans": SANS_FONTS, "mono": MONO_FONTS}
+# With ``languages``: each language's colour, in the list's order (the page's left border and
+# tag of a sample, the terminal's tag). Tableau's 10 categorical colours: told apart at a
+# glance, none of them the marks' purple, green or grey; an eleventh language reuses the first.
+LANGUAGE_COLOURS = ("#1f77b4", "#ff7f0e", "#d62728", "#8c564b", "#e377c2", "#17becf",
+                    "#bcbd22", "#7f7f7f", "#2ca02c", "#9467bd")
+
+
+def language_colours(codes: list[str]) -> dict[str, str]:
+    """Each language code's colour (``LANGUAGE_COLOURS``, in ``codes``' order)."""
+    return {code: LANGUAGE_COLOURS[i % len(LANGUAGE_COLOURS)] for i, code in enumerate(codes)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +106,7 @@ class PreviewSample:
     words: int = 0
     covered: int = 0
     replaced: int = 0
+    lang: str = ""  # the language it was mixed into (``languages``); else ""
 
     @property
     def text(self) -> str:
@@ -148,7 +161,7 @@ def preview_sample(sample: Sample, title: str) -> PreviewSample:
         if i == len(sample.prompt_segments):
             response_start = len(spans)
         spans += report_spans(text, report, (TEMPLATE,) if kind == TEMPLATE else ())
-    preview = PreviewSample(title, spans, response_start=response_start)
+    preview = PreviewSample(title, spans, response_start=response_start, lang=sample.lang)
     _count(preview, reports)
     return preview
 
@@ -190,11 +203,19 @@ def to_rich_text(spans: list[Span]) -> Text:
     return text
 
 
+def _languages(samples, codes):
+    """The languages' colours: ``codes`` (the list's order), else those the samples carry."""
+    return language_colours(list(codes or dict.fromkeys(s.lang for s in samples if s.lang)))
+
+
 def render_terminal(samples: list[PreviewSample], console: Console, heading: str | None = None,
-                    legend: bool = True) -> None:
+                    legend: bool = True, languages: list[str] = ()) -> None:
     """Print the samples; ``console`` is a ``rich.console.Console`` (it drops colour when
-    the output is not a terminal)."""
+    the output is not a terminal). A sample mixed into a language (``languages``: the codes
+    in the list's order, for their colours) is titled with it."""
     from rich.text import Text
+
+    colours = _languages(samples, languages)
 
     if heading:
         console.print(Text(heading, style="bold"))
@@ -206,7 +227,10 @@ def render_terminal(samples: list[PreviewSample], console: Console, heading: str
             line.append(label, style=STYLES[cls])
         console.print(line)
     for sample in samples:
-        console.rule(Text(sample.title))
+        title = Text(sample.title)
+        if sample.lang:
+            title = Text.assemble((f"[{sample.lang}]", f"bold {colours[sample.lang]}"), " ", title)
+        console.rule(title)
         if sample.prompt_spans:
             console.print(to_rich_text(sample.prompt_spans))
         console.print(to_rich_text(sample.response_spans))
@@ -221,11 +245,20 @@ def _span_html(span):
     return f'<span class="{" ".join(span.classes)}">{text}</span>'
 
 
-def render_html(samples: list[PreviewSample], heading: str = "COMMIT preview", meta: str = "") -> str:
+def render_html(samples: list[PreviewSample], heading: str = "COMMIT preview", meta: str = "",
+                languages: list[str] = ()) -> str:
     """A standalone page: inline CSS, no scripts, every piece of data escaped. Each sample is
     a ``<div class="sample">`` whose spans carry the classes ``template``, ``target`` and
-    ``replaceable``."""
+    ``replaceable``. A sample mixed into a language is a ``<section class="lang-CODE">``,
+    tagged and bordered in its language's colour (``languages``: the codes in the list's
+    order; default those of the samples), and the legend names the languages."""
     esc = html.escape
+    colours = _languages(samples, languages)
+    css = CSS + "".join(
+        # Codes are letters, digits, - and _ (languages.parse): safe in a class name.
+        f".lang-{code} .lang, .legend.lang-{code} {{ background: {colour}; }}\n"
+        f"section.lang-{code} .sample {{ border-left: 6px solid {colour}; }}\n"
+        for code, colour in colours.items())
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -233,7 +266,7 @@ def render_html(samples: list[PreviewSample], heading: str = "COMMIT preview", m
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{esc(heading)}</title>",
-        f"<style>{CSS}</style>",
+        f"<style>{css}</style>",
         "</head>",
         "<body>",
         f"<h1>{esc(heading)}</h1>",
@@ -245,10 +278,17 @@ def render_html(samples: list[PreviewSample], heading: str = "COMMIT preview", m
     if any(sample.prompt_spans for sample in samples):
         legend += f' &middot; <span class="legend response">{esc(RESPONSE_NOTE)}</span>'
     parts.append(f'<p class="meta">{legend}</p>')
+    if colours:
+        parts.append('<p class="meta">languages: ' + " ".join(
+            f'<span class="legend lang lang-{code}">{esc(code)}</span>' for code in colours) + "</p>")
     parts.append(f'<p class="meta fonts">{esc(FONT_NOTE)}</p>')
     for sample in samples:
-        parts.append("<section>")
-        parts.append(f"<h2>{esc(sample.title)}</h2>")
+        if sample.lang:
+            parts.append(f'<section class="lang-{sample.lang}">')
+            parts.append(f'<h2><span class="lang">{esc(sample.lang)}</span> {esc(sample.title)}</h2>')
+        else:
+            parts.append("<section>")
+            parts.append(f"<h2>{esc(sample.title)}</h2>")
         blocks = []
         if sample.prompt_spans:
             blocks.append('<div class="prompt">' + "".join(map(_span_html, sample.prompt_spans)) + "</div>")

@@ -146,6 +146,18 @@ def read(path: str | os.PathLike, *, epoch: int = 0,
         yield Item(epoch, index, index, record, where)
 
 
+def copied(item: Item, copies: int) -> list[Item]:
+    """``item`` ``copies`` times, as ``language_sampling=each`` reads every record once per
+    language: copy ``j`` of the record at position ``p`` and row ``r`` is at position
+    ``p * copies + j`` and row ``r * copies + j`` (so ``row % copies`` is ``j``, its
+    language). ``sources.RecordStream(copies=...)`` numbers its copies here too, so the
+    commands mix each copy with the dataset's key."""
+    if copies == 1:
+        return [item]
+    return [item._replace(position=item.position * copies + j, row=item.row * copies + j)
+            for j in range(copies)]
+
+
 class BadRecords:
     """The one policy for bad records, used by every command and both datasets: skip and
     count them, or, with ``strict``, stop on the first with its location.

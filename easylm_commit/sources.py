@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from easylm_commit import fileio
 from easylm_commit.errors import InvalidRecord, UserError
 from easylm_commit.mixer import derive_seed
-from easylm_commit.records import Item
+from easylm_commit.records import Item, copied
 
 if TYPE_CHECKING:
     import datasets
@@ -219,11 +219,7 @@ class RecordStream:
             yield from self.read(epoch, lo, hi)
 
     def _copied(self, epoch, position, row, record):
-        c = self.copies
-        if c == 1:
-            return [Item(epoch, position, row, record, f"record {row}")]
-        return [Item(epoch, position * c + j, row * c + j, record, f"record {row}")
-                for j in range(c)]
+        return copied(Item(epoch, position, row, record, f"record {row}"), self.copies)
 
     def _slices(self, start, size):
         """``[lo, hi)`` ranges from ``start`` on, cut at multiples of ``size``: the same cuts

@@ -6,6 +6,9 @@ trained). With ``--text-field F``, each record's F is mixed as plain text and wr
 
 Record i is mixed with key ``(epoch, i)`` -- the same key the ``commit`` and
 ``codemix_clm`` datasets use -- so ``mix --epoch 0`` writes what the first training epoch sees.
+
+With ``--languages`` each output record also has ``lang``, the language it was mixed into
+(``_common.read_items`` says which records are read and with which keys).
 """
 
 from __future__ import annotations
@@ -16,14 +19,13 @@ import sys
 
 from easylm_commit.atomic import atomic_output
 from easylm_commit.commands._common import (
-    add_mixing_arguments, build_formatter, build_mixer, field_options, resolve_demo,
+    add_mixing_arguments, field_options, input_name, mixing_formatter, read_items, resolve_demo,
 )
 from easylm_commit.errors import UserError
 from easylm_commit.progress import Progress
-from easylm_commit.records import BadRecords, read
+from easylm_commit.records import BadRecords
 from easylm_commit.templates import Sample
 from easylm_commit.transform import RecordTransform
-
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,12 +49,11 @@ def run(args: argparse.Namespace) -> int:
         UserError: a bad option, or no record left to write because all failed the same way.
     """
     resolve_demo(args)
-    mixer = build_mixer(args)
-    transform = RecordTransform(build_formatter(args, mixer))
+    transform = RecordTransform(mixing_formatter(args))
     bad = BadRecords(args.strict)
     written = 0
     progress = Progress("mix", quiet=args.quiet)
-    items = progress.track(read(args.input, epoch=args.epoch, on_total=progress.set_total))
+    items = progress.track(read_items(args, transform.formatter, on_total=progress.set_total))
     with atomic_output(args.output) as out:
         for item, sample in transform.samples(items, bad):
             out.write(json.dumps(mixed_record(item.record, sample), ensure_ascii=False) + "\n")
@@ -60,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         if not written and len(bad.reasons) == 1:
             # Every record failed the same way: a wrong option (a misspelt --text-field), not
             # bad data. Raised inside the block, so no empty output file is left behind.
-            raise UserError(bad.all_skipped(args.input, field_options(transform.formatter)))
+            raise UserError(bad.all_skipped(input_name(args, transform.formatter),
+                                            field_options(transform.formatter)))
     if bad.count and not args.quiet:
         print(f"easylm-commit mix: {bad.summary()}", file=sys.stderr)
     if not args.quiet and args.output not in (None, "-"):
@@ -72,9 +74,12 @@ def run(args: argparse.Namespace) -> int:
 def mixed_record(record: dict, sample: Sample) -> dict:
     """The record with its fields as mixed (``Sample.mixed_fields``); other fields (an ``id``, a
     ``category``) pass through untouched. A sample with a prompt also gets the exact
-    ``prompt`` and ``response`` strings a model is trained on."""
+    ``prompt`` and ``response`` strings a model is trained on, and with ``--languages`` the
+    ``lang`` it was mixed into (over a ``lang`` of the input's own)."""
     row = dict(record)
     row.update(sample.mixed_fields)
     if sample.prompt_segments:
         row["prompt"], row["response"] = sample.prompt, sample.response
+    if sample.lang:
+        row["lang"] = sample.lang
     return row

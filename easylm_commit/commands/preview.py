@@ -3,7 +3,9 @@
 Prints N samples coloured like the paper's Figure 1 (template grey, replaced words purple,
 covered words kept in English green), or with ``--html OUT`` writes the same as a page instead.
 Record i is mixed with the key ``(epoch, i)``, so the preview shows exactly what
-``easylm-commit mix`` writes and the training datasets feed for that epoch.
+``easylm-commit mix`` writes and the training datasets feed for that epoch. With
+``--languages`` each sample is titled with the language it was mixed into, and the page gives
+each language its own colour.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import TYPE_CHECKING
 
 from easylm_commit.atomic import atomic_output
 from easylm_commit.commands._common import (
-    add_mixing_arguments, build_formatter, build_mixer, field_options, resolve_demo,
+    add_mixing_arguments, field_options, input_name, mixing_formatter, read_items, reads_corpora,
+    resolve_demo,
 )
 from easylm_commit.errors import UserError
-from easylm_commit.records import BadRecords, read
+from easylm_commit.records import BadRecords
 from easylm_commit.transform import RecordTransform
 
 if TYPE_CHECKING:
@@ -91,29 +94,39 @@ def run(args: argparse.Namespace) -> int:
     if args.offset < 0:
         raise UserError(f"--offset must be 0 or more, got {args.offset}")
     resolve_demo(args)
-    mixer = build_mixer(args)
-    transform = RecordTransform(build_formatter(args, mixer))
-    samples, bad = collect(transform, read(args.input, epoch=args.epoch), args.num_samples,
+    formatter = mixing_formatter(args)
+    transform = RecordTransform(formatter)
+    source = input_name(args, formatter)
+    samples, bad = collect(transform, read_items(args, formatter), args.num_samples,
                            args.offset, bad=BadRecords(args.strict), path=args.input)
     if not samples:
         if bad.count:
             after = f" from record {args.offset} on" if args.offset else ""
-            raise UserError(bad.all_skipped(args.input + after, field_options(transform.formatter)))
-        raise UserError(f"{args.input}: no valid record to show from record {args.offset} on")
-    meta = (f"{args.input} - {transform.formatter.description}, alpha {args.alpha if mixer else 0}, seed {args.seed}, "
-            f"epoch {args.epoch}, dictionary {args.dictionary or '-'}"
-            + (" (reversed)" if args.reverse_dictionary else ""))
+            raise UserError(bad.all_skipped(source + after, field_options(transform.formatter)))
+        raise UserError(f"{source}: no valid record to show from record {args.offset} on")
+    langs = getattr(formatter, "languages", None)
+    if langs:
+        mixing = "; ".join(f"{l.lang}: alpha {l.alpha}, dictionary {l.dictionary}"
+                           + (" (reversed)" if l.reverse_dictionary else "") for l in langs)
+        meta = (f"{source} - {formatter.description}, seed {args.seed}, epoch {args.epoch}, "
+                f"language sampling {'by corpus' if reads_corpora(args, formatter) else args.language_sampling}; "
+                + mixing)
+    else:
+        meta = (f"{source} - {formatter.description}, alpha {args.alpha if formatter.mixer else 0}, "
+                f"seed {args.seed}, epoch {args.epoch}, dictionary {args.dictionary or '-'}"
+                + (" (reversed)" if args.reverse_dictionary else ""))
+    codes = [l.lang for l in langs or ()]
     if args.html:
         # The page replaces the terminal preview: a thousand samples asked for a page should
         # not also scroll past in the terminal.
-        page = render_html(samples, heading="COMMIT preview", meta=meta)
+        page = render_html(samples, heading="COMMIT preview", meta=meta, languages=codes)
         with atomic_output(args.html) as f:
             f.write(page)
     else:
         from rich.console import Console
 
         render_terminal(samples, Console(), heading=None if args.quiet else meta,
-                        legend=not args.quiet)
+                        legend=not args.quiet, languages=codes)
     if not args.quiet:
         if bad.count:
             print(f"easylm-commit preview: {bad.summary()}", file=sys.stderr)

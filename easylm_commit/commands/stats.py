@@ -4,7 +4,9 @@ Per field: word coverage of the dictionary, the expected share of replaced words
 (alpha x coverage) next to the share replaced at this seed and epoch, and the most frequent
 uncovered words. With ``--tokenizer``: tokens per formatted, mixed sample and the steps of one
 epoch at ``--batch-size`` x ``--seq-length`` (packed). ``--json`` prints the same numbers for
-scripts (``steps_per_epoch`` at the top level). The computations are in
+scripts (``steps_per_epoch`` at the top level), and the code-mixing index (``cmi``). With
+``--languages``, each language's records, words, replaced words, mixing rate, CMI and coverage
+beside the totals (``languages`` in the JSON). The computations are in
 ``easylm_commit.coverage``.
 """
 
@@ -17,11 +19,11 @@ from typing import TYPE_CHECKING
 
 from easylm_commit import options
 from easylm_commit.commands._common import (
-    add_mixing_arguments, build_formatter, build_mixer, field_options, resolve_demo,
+    add_mixing_arguments, field_options, input_name, mixing_formatter, read_items, resolve_demo,
 )
 from easylm_commit.errors import UserError
 from easylm_commit.progress import Progress
-from easylm_commit.records import BadRecords, read
+from easylm_commit.records import BadRecords
 from easylm_commit.transform import RecordTransform
 
 if TYPE_CHECKING:
@@ -96,26 +98,35 @@ def collect(args: argparse.Namespace) -> dict:
     if args.top < 0:
         raise UserError(f"--top must be 0 or more, got {args.top}")
     resolve_demo(args)
-    if not args.dictionary:
+    if not args.dictionary and not getattr(args, "languages", ""):
         raise UserError("--dictionary is required (or --demo for the embedded demo dictionary)")
-    mixer = build_mixer(args)
-    formatter = build_formatter(args, mixer)
+    formatter = mixing_formatter(args)
     tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer else None
     transform = RecordTransform(formatter, tokenizer)
 
     progress = Progress("stats", quiet=args.quiet)
-    items = progress.track(read(args.input, epoch=args.epoch, on_total=progress.set_total))
+    items = progress.track(read_items(args, formatter, on_total=progress.set_total))
     bad = BadRecords(args.strict)
     stats = dataset_stats(items, transform, batch_size=args.batch_size,
                           seq_length=args.seq_length, bad=bad)
+    source = input_name(args, formatter)
     if stats.records == 0:
         if bad.count:
-            raise UserError(bad.all_skipped(args.input, field_options(transform.formatter)))
-        raise UserError(f"{args.input}: no valid record")
+            raise UserError(bad.all_skipped(source, field_options(transform.formatter)))
+        raise UserError(f"{source}: no valid record")
     result = stats.as_dict(top=args.top)
-    result.update(input=args.input, dictionary=args.dictionary,
-                  reverse_dictionary=args.reverse_dictionary, seed=args.seed, epoch=args.epoch,
-                  dictionary_stats=mixer.dictionary.stats().as_dict(), tokenizer=args.tokenizer)
+    langs = getattr(formatter, "languages", None)
+    # With --languages the dictionaries are each language's (under "languages").
+    mixer = None if langs else formatter.mixer
+    result.update(input=source, dictionary=args.dictionary if mixer else None,
+                  reverse_dictionary=args.reverse_dictionary if mixer else None, seed=args.seed,
+                  epoch=args.epoch, dictionary_stats=mixer.dictionary.stats().as_dict() if mixer else None,
+                  tokenizer=args.tokenizer)
+    for language, mixer in zip(langs or (), getattr(formatter, "mixers", ())):
+        result["languages"][language.lang].update(
+            weight=language.weight, dictionary=language.dictionary,
+            reverse_dictionary=language.reverse_dictionary,
+            dictionary_stats=mixer.dictionary.stats().as_dict())
     if stats.skipped and not args.quiet:
         print(f"easylm-commit stats: skipped {stats.skipped} bad record(s); first: {stats.first_skip}",
               file=sys.stderr)
@@ -140,20 +151,30 @@ def _pct(x):
     return f"{100 * x:.1f}%"
 
 
+def _dictionary(r):
+    """``dictionary D (reversed): N pairs, ...``: a dictionary's line of the header."""
+    d = r["dictionary_stats"]
+    return (f"dictionary {r['dictionary']}{' (reversed)' if r['reverse_dictionary'] else ''}: "
+            f"{d['pairs']} pairs, {d['sources']} words, {d['skipped_lines']} malformed line(s) skipped"
+            + (f" (first: line {d['first_skipped_line']})" if d["skipped_lines"] else ""))
+
+
 def _print_tables(r, args):
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    d = r["dictionary_stats"]
+    langs = r.get("languages") or {}
+    if langs:
+        head = f"{r['input']}: {r['records']} records ({r['mode']}); " + "; ".join(
+            f"{lang} (alpha {l['alpha']}, weight {l['weight']:g}): {_dictionary(l)}"
+            for lang, l in langs.items())
+    else:
+        head = f"{r['input']}: {r['records']} records ({r['mode']}, alpha {r['alpha']}); {_dictionary(r)}"
     # soft_wrap: one line in a pipe or a log too, where rich would cut it at 80 columns.
-    console.print(
-        f"{r['input']}: {r['records']} records ({r['mode']}, alpha {r['alpha']}); "
-        f"dictionary {r['dictionary']}{' (reversed)' if r['reverse_dictionary'] else ''}: "
-        f"{d['pairs']} pairs, {d['sources']} words, {d['skipped_lines']} malformed line(s) skipped"
-        + (f" (first: line {d['first_skipped_line']})" if d["skipped_lines"] else ""),
-        highlight=False, markup=False, soft_wrap=True,
-    )
+    console.print(head, highlight=False, markup=False, soft_wrap=True)
+    console.print(f"code-mixing index (CMI, mean per record): {r['cmi']:.1f}",
+                  highlight=False, markup=False, soft_wrap=True)
     identical = r["all"]["identical"]
     # Identity pairs in a caption, not a column: an eighth column no longer fits 80 columns.
     caption = (f"Not counted as mixed: {identical} word(s) ({_pct(r['all']['identical_rate'])}) "
@@ -177,6 +198,16 @@ def _print_tables(r, args):
         wide = console.options.update_width(1 << 16)
         console.width = max(console.width, console.measure(table, options=wide).maximum)
     console.print(table)
+    if langs:
+        per = Table(title=f"Languages (mixed at seed {r['seed']}, epoch {r['epoch']})")
+        for col in ("language", "records", "words", "replaced", "mixing rate", "CMI", "coverage"):
+            per.add_column(col, justify="left" if col == "language" else "right", no_wrap=col == "language")
+        for lang, l in [*langs.items(), ("all", r)]:
+            a = l["all"]
+            per.add_row(lang, str(l["records"]), str(a["words"]), str(a["replaced"]),
+                        _pct(a["observed_mixing_rate"]), f"{l['cmi']:.1f}", _pct(a["coverage"]),
+                        end_section=lang == list(langs)[-1])
+        console.print(per)
     if args.top:
         top = Table(title=f"Most frequent uncovered words (top {args.top})")
         top.add_column("field", no_wrap=True)
