@@ -216,7 +216,10 @@ _DECLARED = (
            choices=("all_exhausted", "first_exhausted"),
            help="with `languages`: an epoch of the interleaved corpora ends when every corpus was "
                 "read (a small one repeats) or when the first runs out, as in "
-                "`datasets.interleave_datasets`"),
+                "`datasets.interleave_datasets`",
+           flag=Flag("--stopping-strategy", default="all_exhausted", argparse_choices=True,
+                     help="with --languages and --text-field (no --input): the interleaved corpora's "
+                          "epoch ends when all were read (all_exhausted) or the first (first_exhausted)")),
     Option("mode", str, {COMMIT: "commit"}, changes_batches=True, choices=("commit", "naive", "none"),
            help="`commit` (template kept, instruction, input and response mixed), `naive` "
                 "(template mixed too) or `none` (plain Alpaca): Table 4",

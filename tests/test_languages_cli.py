@@ -99,6 +99,22 @@ def test_mix_of_the_corpora_is_what_the_codemix_clm_dataset_reads_and_mixes(tmp_
     assert all(re.search("[A-Za-z]{3}", row["text"]) for row in rows)
 
 
+def test_mix_of_the_corpora_stops_where_the_datasets_stopping_strategy_does(tmp_path, tokenizer):
+    pytest.importorskip("mlxu")
+    from easylm_commit.dataset_types import CodeMixCLMDataset
+
+    rows = mix(tmp_path, "--text-field", "text", "--languages", "demo",
+               "--stopping-strategy", "first_exhausted")
+    config = dict(languages="demo", stopping_strategy="first_exhausted")
+    samples = dataset_samples(CodeMixCLMDataset(CodeMixCLMDataset.get_default_config(config), tokenizer))
+    assert [(row["lang"], row["text"]) for row in rows] == [(s.lang, s.output) for s in samples]
+    greek = sum(1 for _ in open(demo.DEMO_CORPUS_EL, encoding="utf-8"))
+    hindi = sum(1 for _ in open(demo.DEMO_CORPUS, encoding="utf-8"))
+    # The smaller Greek corpus ends the epoch: each of its texts once, Hindi only partly read.
+    assert sum(row["lang"] == "el" for row in rows) == greek
+    assert sum(row["lang"] == "hi" for row in rows) < hindi
+
+
 # -- stats -------------------------------------------------------------------------------------
 def test_stats_json_counts_each_language_and_they_add_up_to_the_totals(capsys):
     assert cli.main(["stats", "--quiet", "--json", "--demo", "--languages", "demo"]) == 0

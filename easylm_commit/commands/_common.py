@@ -33,7 +33,7 @@ def add_mixing_arguments(parser: argparse.ArgumentParser) -> None:
                    help="use the embedded English-Hindi demo dictionary and data where none is given "
                         "(with --text-field: the Hindi demo corpus, mixed into English; "
                         "--languages demo: the Hindi and Greek demos)")
-    for name in ("dictionary", "languages", "language_sampling", "reverse_dictionary",
+    for name in ("dictionary", "languages", "language_sampling", "stopping_strategy", "reverse_dictionary",
                  "drop_identical", "alpha", "seed"):
         options.add_flag(g, name)
     g.add_argument("--epoch", type=int, default=0,
@@ -266,9 +266,8 @@ def _interleaved(args, langs):
     finally:
         if bars:
             datasets.enable_progress_bars()
-    # The dataset's default stopping strategy: an epoch ends when every corpus was read.
     stream = InterleavedStream(streams, [l.weight for l in langs], seed=args.seed,
-                               wheres=[l.path for l in langs])
+                               stopping_strategy=args.stopping_strategy, wheres=[l.path for l in langs])
     return itertools.takewhile(lambda item: item.epoch == args.epoch, stream.iterate(args.epoch, 0))
 
 
