@@ -35,6 +35,7 @@ from easylm_commit.templates import Formatter, Sample, TextFormatter
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
+    from easylm_commit.alpha_schedule import Schedule
     from easylm_commit.mixer import CodeMixer
     from easylm_commit.tokens import Example
 
@@ -53,6 +54,9 @@ class Chunk:
         skipped: bad records skipped.
         start: ``(epoch, position)`` of the chunk's first record (``None``: no records).
         bad: the skipped records' reasons and fields, for the error when all are skipped.
+        step: the schedule step the chunk was mixed at (``None``: α does not change).
+        alpha: the α it was mixed at (``None``: unknown, as from a stand-in transform); the
+            first schedule's where there are several (``RecordTransform``).
     """
     examples: list
     words: int = 0
@@ -60,6 +64,8 @@ class Chunk:
     skipped: int = 0
     start: tuple = None
     bad: BadRecords = None
+    step: int = None
+    alpha: float = None
 
     def __getstate__(self):
         # Sent back from worker processes as a few flat arrays rather than hundreds of small
@@ -76,7 +82,7 @@ class Chunk:
             tokens=np.concatenate([t for _, _, t, _ in ex]) if ex else np.zeros(0, np.int32),
             masks=np.concatenate([m for _, _, _, m in ex]) if ex else np.zeros(0, np.float32),
             words=self.words, replaced=self.replaced, skipped=self.skipped,
-            start=self.start, bad=self.bad,
+            start=self.start, bad=self.bad, step=self.step, alpha=self.alpha,
         )
 
     def __setstate__(self, state):
@@ -89,6 +95,7 @@ class Chunk:
         )) if len(state["lengths"]) else []
         self.words, self.replaced, self.skipped = state["words"], state["replaced"], state["skipped"]
         self.start, self.bad = state.get("start"), state.get("bad")
+        self.step, self.alpha = state.get("step"), state.get("alpha")
 
 
 class RecordTransform:
@@ -104,13 +111,17 @@ class RecordTransform:
             tokens are made (``mix``, ``preview``).
         strict: stop on the first bad record instead of skipping and counting it, where this
             transform keeps its own count (``__call__``).
+        schedules: ``(CodeMixer, alpha_schedule.Schedule)`` pairs: a chunk built at a step
+            (``__call__``) sets each mixer's α to its schedule's there. A list, as each
+            language of a multilingual mix may have its own mixer and schedule.
 
     Raises:
         UserError: the tokenizer has no BOS or EOS token.
     """
 
     def __init__(self, formatter: Formatter | TextFormatter,
-                 tokenizer: PreTrainedTokenizerBase | None = None, *, strict: bool = False) -> None:
+                 tokenizer: PreTrainedTokenizerBase | None = None, *, strict: bool = False,
+                 schedules: Sequence[tuple[CodeMixer, Schedule]] = ()) -> None:
         if not callable(getattr(formatter, "format", None)):
             raise TypeError(f"a formatter needs a format(record, key, report=...) method, "
                             f"got {type(formatter).__name__}")
@@ -120,6 +131,7 @@ class RecordTransform:
         self.formatter = formatter
         self.tokenizer = tokenizer
         self.strict = strict
+        self.schedules = list(schedules)
 
     @property
     def mixer(self) -> CodeMixer | None:
@@ -172,9 +184,22 @@ class RecordTransform:
             raise ValueError("this RecordTransform has no tokenizer to make tokens with")
         return tokens_and_masks(self.tokenizer, prompts, responses)
 
-    def __call__(self, items: Sequence[Item]) -> Chunk:
+    def __call__(self, items: Sequence[Item], step: int | None = None) -> Chunk:
         """The examples of consecutive records (a chunk: a worker's unit of work), with the
-        mixing counts and skipped records behind the metrics."""
+        mixing counts and skipped records behind the metrics.
+
+        Args:
+            items: the records, in order.
+            step: the schedule step to mix them at (``alpha_schedule.ChunkSteps``): each
+                mixer of ``schedules`` is set to its α there, and keeps it until the next
+                chunk -- a process builds one chunk at a time. ``None``: α as it is.
+        """
+        for mixer, schedule in self.schedules if step is not None else ():
+            mixer.alpha = schedule.at(step)
+        if self.schedules:
+            alpha = self.schedules[0][0].alpha
+        else:
+            alpha = self.mixer.alpha if self.mixer is not None else 0.0
         # Only the prompt pieces, response and counts of each Sample are kept: a chunk's worth
         # of Samples alive until the chunk is tokenized would be promoted through the garbage
         # collector's generations for nothing.
@@ -191,5 +216,5 @@ class RecordTransform:
         return Chunk(
             examples=[k + e for k, e in zip(keep, encoded)],
             words=words, replaced=replaced, skipped=bad.count,
-            start=tuple(items[0][:2]) if items else None, bad=bad,
+            start=tuple(items[0][:2]) if items else None, bad=bad, step=step, alpha=alpha,
         )

@@ -27,10 +27,16 @@ def add_mixing_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--demo", action="store_true",
                    help="use the embedded English-Hindi demo dictionary and data where none is given "
                         "(with --text-field: the Hindi demo corpus, mixed into English)")
-    for name in ("dictionary", "reverse_dictionary", "drop_identical", "alpha", "seed"):
+    for name in ("dictionary", "reverse_dictionary", "drop_identical", "alpha", "alpha_schedule",
+                 "alpha_end", "alpha_schedule_steps", "seed"):
         options.add_flag(g, name)
     g.add_argument("--epoch", type=int, default=0,
                    help="epoch whose mixing to reproduce; 0 matches a training run's first epoch")
+    # A batch index, not an epoch: the schedule counts batches, and which epoch a batch falls
+    # in depends on the batch shape; --epoch still names the records' mixing keys.
+    g.add_argument("--step", type=int, default=0, metavar="N",
+                   help="mix at the alpha the schedule (--alpha-schedule) has at batch N (default 0: "
+                        "--alpha); training fixes it per chunk of records, within a chunk or so of N")
     for name in ("segmenter", "protect", "mode", "template", "text_field", "instruction_field",
                  "input_field", "output_field", "strict"):
         options.add_flag(g, name)
@@ -87,6 +93,7 @@ def build_mixer(args: argparse.Namespace) -> CodeMixer | None:
     if args.alpha is None:
         args.alpha = options.default("alpha", dataset_type(args))
     options.check_args(args, "mode", "alpha")
+    alpha = mixing_alpha(args)
     if not args.dictionary:
         return None
     dictionary = BilingualDictionary.load(
@@ -94,8 +101,26 @@ def build_mixer(args: argparse.Namespace) -> CodeMixer | None:
         strict=getattr(args, "strict", False),
     )
     warn_skipped_lines(dictionary, args)
-    return CodeMixer(dictionary, args.alpha, seed=args.seed, segmenter=args.segmenter,
+    return CodeMixer(dictionary, alpha, seed=args.seed, segmenter=args.segmenter,
                      protect=args.protect)
+
+
+def mixing_alpha(args: argparse.Namespace) -> float:
+    """The alpha in force at ``--step`` under the schedule the command line asks for
+    (``--alpha`` itself without ``--alpha-schedule``).
+
+    Args:
+        args: the parsed command line, ``--alpha`` filled in.
+
+    Raises:
+        UserError: a schedule flag out of range, ``--step`` below 0.
+    """
+    from easylm_commit import alpha_schedule
+
+    step = getattr(args, "step", 0)
+    if step < 0:
+        raise UserError(f"--step must be 0 or more, got {step}")
+    return alpha_schedule.from_config(args, flags=True).at(step)
 
 
 def warn_skipped_lines(dictionary: BilingualDictionary, args: argparse.Namespace) -> None:

@@ -100,7 +100,11 @@ def run(args: argparse.Namespace) -> int:
             after = f" from record {args.offset} on" if args.offset else ""
             raise UserError(bad.all_skipped(args.input + after, field_options(transform.formatter)))
         raise UserError(f"{args.input}: no valid record to show from record {args.offset} on")
-    meta = (f"{args.input} - {transform.formatter.description}, alpha {args.alpha if mixer else 0}, seed {args.seed}, "
+    alpha = f"alpha {mixer.alpha if mixer else 0}"
+    if mixer and args.alpha_schedule != "constant":
+        alpha += (f" (batch {args.step} of {args.alpha_schedule} {args.alpha} -> {args.alpha_end} "
+                  f"over {args.alpha_schedule_steps})")
+    meta = (f"{args.input} - {transform.formatter.description}, {alpha}, seed {args.seed}, "
             f"epoch {args.epoch}, dictionary {args.dictionary or '-'}"
             + (" (reversed)" if args.reverse_dictionary else ""))
     if args.html:
