@@ -25,6 +25,10 @@ trainer, and when the trainer dies without clean-up (``kill -9``, the OOM killer
 
 On a pod (several JAX processes) the hosts compare digests of the config, the dictionary
 and the batches (``host_check_freq``; see ``pod.py``) and all stop if they differ.
+
+Under an ``alpha_schedule`` each chunk of records is mixed at the α of a step predicted from
+batches already counted (``alpha_schedule.ChunkSteps``, kept in the resume state by
+``packing.Packed``), so the rules above still hold; the chunks' size then changes the batches.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from typing import TYPE_CHECKING
 
 import mlxu
 
-from easylm_commit import __version__, languages, options, pod
+from easylm_commit import __version__, alpha_schedule, languages, options, pod
 from easylm_commit.dictionary import BilingualDictionary
 from easylm_commit.errors import UserError
 from easylm_commit.interleave import InterleavedStream
@@ -58,7 +62,6 @@ from easylm_commit.transform import RecordTransform
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-    from easylm_commit.records import Item
     from easylm_commit.transform import Chunk
 
 # Config keys whose change alters the batches (declared in options.py): a state saved under
@@ -147,12 +150,17 @@ def _worker_init(builder, records):
     _worker_builder, _worker_records = builder, records
 
 
-def _worker_run(items):
-    return _worker_builder(items)
+def _build(builder, items, step):
+    # A constant alpha calls the builder as before schedules: any builder(items) still works.
+    return builder(items) if step is None else builder(items, step=step)
 
 
-def _worker_run_range(task):
-    return _worker_builder(_worker_records.read(*task))
+def _worker_run(items, step=None):
+    return _build(_worker_builder, items, step)
+
+
+def _worker_run_range(task, step=None):
+    return _build(_worker_builder, _worker_records.read(*task), step)
 
 
 def _chunks(stream, size):
@@ -184,8 +192,9 @@ def _describe(task):
     return f"epoch {task[0][0]}, records {task[0][1]}-{task[-1][1]}"
 
 
-def built_chunks(builder: Callable[[list[Item]], Chunk], records: RecordStream, epoch: int,
-                 position: int, processes: int, chunk_records: int) -> Iterator[Chunk]:
+def built_chunks(builder: Callable[..., Chunk], records: RecordStream, epoch: int,
+                 position: int, processes: int, chunk_records: int,
+                 steps: Callable[[int], int] | None = None) -> Iterator[Chunk]:
     """Builder results over the records from (epoch, position) on, in order.
 
     With ``processes > 1`` a bounded number of chunks are in flight, so memory stays flat on
@@ -209,10 +218,14 @@ def built_chunks(builder: Callable[[list[Item]], Chunk], records: RecordStream, 
         position: the place in that epoch's order to start at.
         processes: worker processes; 1 or less builds in this process.
         chunk_records: records per chunk (chunks are also cut at epoch ends).
+        steps: ``steps(i)``, the α schedule's step of the i-th chunk from (epoch, position)
+            on, passed as ``builder(items, step=...)`` (``packing.Packed``); it is known only
+            once the chunk ``alpha_schedule.LOOKAHEAD`` before has entered the packer, so
+            fewer chunks than that are in flight. ``None``: α is constant; ``builder(items)``.
     """
     if processes <= 1:
-        for items in _chunks(records.iterate(epoch, position), chunk_records):
-            yield builder(items)
+        for i, items in enumerate(_chunks(records.iterate(epoch, position), chunk_records)):
+            yield _build(builder, items, None if steps is None else steps(i))
         return
     if records.streaming:
         work, tasks = _worker_run, _chunks(records.iterate(epoch, position), chunk_records)
@@ -224,22 +237,26 @@ def built_chunks(builder: Callable[[list[Item]], Chunk], records: RecordStream, 
         return concurrent.futures.ProcessPoolExecutor(
             processes, mp_context=ctx, initializer=_worker_init, initargs=(builder, records))
 
-    def submit(task):
+    def submit(task, step):
         try:
-            return pool.submit(work, task)
+            return pool.submit(work, task, step)
         except concurrent.futures.process.BrokenProcessPool as e:  # broke since the last look
             future = concurrent.futures.Future()
             future.set_exception(e)
             return future
 
+    # (task, its step): a chunk's step is fixed when it is first submitted and kept for
+    # resubmissions, so a lost worker changes no batch.
+    tasks = ((task, None if steps is None else steps(i)) for i, task in enumerate(tasks))
+    in_flight = 2 * processes if steps is None else min(2 * processes, alpha_schedule.LOOKAHEAD - 1)
     pool = start()
-    pending = collections.deque()  # [task, future], in chunk order
+    pending = collections.deque()  # [task, step, future], in chunk order
     failures = 0
     try:
-        for task in itertools.islice(tasks, 2 * processes):
-            pending.append([task, submit(task)])
+        for task, step in itertools.islice(tasks, in_flight):
+            pending.append([task, step, submit(task, step)])
         while pending:
-            task, future = pending[0]
+            task, _, future = pending[0]
             try:
                 result = future.result()
             except UserError:
@@ -255,7 +272,7 @@ def built_chunks(builder: Callable[[list[Item]], Chunk], records: RecordStream, 
                         "tokenizer_processes=1 to build it in the main process, or check the "
                         "machine's memory") from None
                 if lost:  # every unfinished chunk of the old pool is built again
-                    redo = [entry for entry in pending if not _built(entry[1])]
+                    redo = [entry for entry in pending if not _built(entry[2])]
                     pool.shutdown(wait=False, cancel_futures=True)
                     pool = start()
                 else:
@@ -266,12 +283,12 @@ def built_chunks(builder: Callable[[list[Item]], Chunk], records: RecordStream, 
                     f"started {processes} new workers and resubmitted" if lost else "resubmitted",
                     len(redo), failures, MAX_RESPAWNS)
                 for entry in redo:
-                    entry[1] = submit(entry[0])
+                    entry[2] = submit(entry[0], entry[1])
                 continue
             failures = 0
             pending.popleft()
-            for task in itertools.islice(tasks, 1):
-                pending.append([task, submit(task)])
+            for task, step in itertools.islice(tasks, 1):
+                pending.append([task, step, submit(task, step)])
             yield result
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -300,19 +317,24 @@ class _EasyLMDataset:
         self.transform = None  # the type's RecordTransform, once its files are loaded
         self._stream = None
         c = self.config
+        # On a pod, what this host failed to build (see ``_building``); None on a single host.
+        self._failure = None
         # The language list is read here, before the checks: its codes name state keys. A file
         # that cannot be read is an error on this host like a missing dictionary (``_building``).
         self.languages = None
         with self._building():
             self.languages = languages.from_config(c, self._type)
         codes = [language.lang for language in self.languages or ()]
+        # The schedules are checked with the rest of the config (``_check_config``); only
+        # whether one changes α is needed here (every language may have its own).
+        self.schedule = None
+        kinds = [l.alpha_schedule for l in self.languages] if self.languages else [c.alpha_schedule]
         self._packed = Packed(self._chunks_from, batch_size=c.batch_size, seq_length=c.seq_length,
-                              source=c.path, languages=codes)
+                              source=c.path, languages=codes,
+                              scheduled=any(k != alpha_schedule.CONSTANT for k in kinds))
         # The cursor and the running totals behind the metrics: all are saved with a
         # checkpoint, so a resumed run's metrics carry on (``Packed.batches``).
         self._state = self._packed.state
-        # On a pod, what this host failed to build (see ``_building``); None on a single host.
-        self._failure = None
 
     # EasyLM's dataset interface ----------------------------------------------------------
     @property
@@ -334,7 +356,7 @@ class _EasyLMDataset:
         saved = state_dict.get("config") or {}
         changed = [
             f"{k}: saved {saved[k]!r}, now {self.config[k]!r}"
-            for k in _CONTENT_KEYS
+            for k in _CONTENT_KEYS + self._schedule_keys()
             if k in saved and k in self.config and saved[k] != self.config[k]
         ]
         if changed:
@@ -365,6 +387,7 @@ class _EasyLMDataset:
 
     def _check_config(self) -> None:
         options.check_config(self.config)
+        self.schedule = alpha_schedule.from_config(self.config)
 
     def _labels(self):
         """How messages name each formatter: ``""`` for the plain keys, else each language's."""
@@ -421,14 +444,29 @@ class _EasyLMDataset:
     def _build_transform(self, formatter):
         """The type's transform, and what ``Packed`` says when every record is skipped."""
         self.formatter = formatter
-        self.transform = RecordTransform(formatter, self._tokenizer, strict=self.config.strict)
+        if self.languages is None:
+            pairs = [(formatter.mixer, self.schedule)]
+        else:  # each language's mixer follows its own schedule (its keys, else the dataset's)
+            pairs = []
+            for language, mixer in zip(self.languages, formatter.mixers):
+                try:
+                    pairs.append((mixer, alpha_schedule.from_config(language.values)))
+                except UserError as e:
+                    raise UserError(f"{language.label}: {e}") from None
+        self.transform = RecordTransform(formatter, self._tokenizer, strict=self.config.strict,
+                                         schedules=[(m, s) for m, s in pairs if m is not None])
         options = formatter.field_options.items()
         self._packed.check = "check " + ", ".join(f"{k}={v}" for k, v in options)
 
-    def _chunks_from(self, epoch, position):
+    def _chunks_from(self, epoch, position, steps=None):
         c = self.config
         return built_chunks(self.transform, self._records(), epoch, position,
-                            c.tokenizer_processes, c.records_per_chunk)
+                            c.tokenizer_processes, c.records_per_chunk, steps)
+
+    def _schedule_keys(self):
+        """Keys that change the batches only under an alpha schedule: alpha is fixed per chunk
+        of records, and the chunks are numbered in the saved state."""
+        return ("records_per_chunk",) if self._packed.scheduled else ()
 
     # Config keys that do not change a batch, and file names whose contents are compared
     # instead (the data file's through the batches): hosts may mount files at other paths.
@@ -441,7 +479,7 @@ class _EasyLMDataset:
         c = self.config
         items = {"easylm-commit version": (pod.digest(__version__), __version__)}
         for k in sorted(c):
-            if k not in self._NOT_COMPARED:
+            if k not in self._NOT_COMPARED or k in self._schedule_keys():
                 items[k] = (pod.digest(repr(c[k])), f"{k}={c[k]!r}")
         if self.languages is not None:
             # Every value of every entry but file names (hosts compare contents: below).

@@ -45,9 +45,11 @@ if TYPE_CHECKING:
     from easylm_commit.templates import Formatter, Sample, Template, TextFormatter
 
 # The dataset options an entry may set besides ``lang`` and ``weight``, per dataset type.
+_SCHEDULE = ("alpha_schedule", "alpha_end", "alpha_schedule_steps")
 ENTRY_OPTIONS = {
-    options.COMMIT: ("dictionary", "alpha", "reverse_dictionary", "drop_identical", "template"),
-    options.CODEMIX_CLM: ("dictionary", "alpha", "reverse_dictionary", "drop_identical",
+    options.COMMIT: ("dictionary", "alpha", *_SCHEDULE, "reverse_dictionary", "drop_identical",
+                     "template"),
+    options.CODEMIX_CLM: ("dictionary", "alpha", *_SCHEDULE, "reverse_dictionary", "drop_identical",
                           "path", "name", "split", "text_field"),
 }
 ENTRY_KEYS = {kind: ("lang", "weight", *keys) for kind, keys in ENTRY_OPTIONS.items()}

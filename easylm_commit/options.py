@@ -190,6 +190,24 @@ _DECLARED = (
            flag=Flag("--alpha", default=None,
                      help=f"replacement probability (default {_ALPHA[COMMIT]} for instruction "
                           f"records, {_ALPHA[CODEMIX_CLM]} with --text-field, as in the paper)")),
+    # A schedule of alpha over training (alpha_schedule.py): alpha is its start. alpha_end's
+    # default is 0.0, not alpha: a schedule that ends in monolingual text, as later
+    # code-switching work does, is one key shorter, and a constant schedule ignores it.
+    Option("alpha_schedule", str, _both("constant"), changes_batches=True,
+           choices=("constant", "linear", "cosine", "step"),  # alpha_schedule.KINDS
+           help="`constant` (`alpha` throughout), or from `alpha` to `alpha_end` over "
+                "`alpha_schedule_steps` batches: `linear`, `cosine`, or `step` (all at once "
+                "there); fixed per chunk of records ([docs/mixing.md](docs/mixing.md#an-α-schedule))",
+           flag=Flag("--alpha-schedule", argparse_choices=True,
+                     help="alpha over training: constant (default), or from --alpha to --alpha-end "
+                          "over --alpha-schedule-steps batches: linear, cosine, step")),
+    Option("alpha_end", float, _both(0.0), changes_batches=True, minimum=0, maximum=1,
+           help="α from batch `alpha_schedule_steps` on (not `constant`)",
+           flag=Flag("--alpha-end", help="alpha at the schedule's end (default 0.0)")),
+    Option("alpha_schedule_steps", int, _both(0), changes_batches=True, minimum=0,
+           help="batches the schedule takes, at least 1 unless `constant`",
+           flag=Flag("--alpha-schedule-steps",
+                     help="batches the alpha schedule takes (at least 1 unless constant)")),
     Option("languages", str, _both(""), changes_batches=True, file=True,
            help="several target languages in one run: a JSON list (inline, a file or URL, or `demo`) of "
                 "`{\"lang\", \"dictionary\", …}` objects whose other keys override this table's "
@@ -270,7 +288,8 @@ _DECLARED = (
     # Alpaca records are short: a thousand a task keeps worker-process overhead (task and
     # result pickling, pool threads) small next to the work (benchmarks/).
     Option("records_per_chunk", int, {COMMIT: 1024, CODEMIX_CLM: 256}, per_host=True, minimum=1,
-           help="records a worker mixes and tokenizes at a time"),
+           help="records a worker mixes and tokenizes at a time; under an `alpha_schedule`, "
+                "also the records mixed at one α (it then changes the batches)"),
     Option("strict", bool, _both(False),
            help="stop at a bad record instead of skipping and counting it",
            flag=Flag("--strict", help="stop at the first bad record or malformed dictionary line "

@@ -15,7 +15,9 @@ function of their (epoch, position), so a resumed run re-tokenises that one exam
 ``PackedDataset(ds, max_seq_len=...)``): it is handed a function that gives the chunks of
 examples from a cursor on -- for the datasets, ``transform.RecordTransform`` over their
 records, in worker processes or not (``dataset_types.built_chunks``) -- and yields EasyLM's
-``(batch, metrics)``, keeping the cursor and the running counts that a checkpoint saves.
+``(batch, metrics)``, keeping the cursor and the running counts that a checkpoint saves --
+and, under an α schedule, the batch counts at which chunks entered, from which the step of
+every later chunk is predicted (``alpha_schedule.ChunkSteps``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from easylm_commit.alpha_schedule import ChunkSteps
 from easylm_commit.errors import UserError
 from easylm_commit.records import BadRecords
 
@@ -132,11 +135,15 @@ class Packed:
         check: the options to check then, as written in that error.
         languages: the codes of ``languages`` (``languages.py``), each counted on its own
             (chunks' ``by_lang``); empty: one language.
+        scheduled: α follows a schedule: ``chunks`` is called as ``chunks(epoch, position,
+            steps)``, where ``steps(i)`` is the schedule step to build the i-th chunk from
+            that cursor at (``alpha_schedule.ChunkSteps``), and the state keeps the history
+            that predicts the steps, so a resumed run mixes at the same ones.
     """
 
-    def __init__(self, chunks: Callable[[int, int], Iterable], *, batch_size: int,
+    def __init__(self, chunks: Callable[..., Iterable], *, batch_size: int,
                  seq_length: int, source: str = "", check: str = "",
-                 languages: Sequence[str] = ()) -> None:
+                 languages: Sequence[str] = (), scheduled: bool = False) -> None:
         self.chunks = chunks
         self.batch_size = batch_size
         self.seq_length = seq_length
@@ -149,13 +156,26 @@ class Packed:
         for lang in self.languages:
             for k in _LANGUAGE_COUNTS:
                 self.state[f"{k}_{lang}"] = 0.0 if k == "cmi_sum" else 0
+        # A constant α tracks nothing (and its state is what it was before schedules).
+        self.scheduled = scheduled
+        if scheduled:
+            self.state.update(ChunkSteps().state(0))
         self._resumed_counts = False
+        self._alpha = None  # of the latest chunk entered: ``dataset_alpha``
+        self._alphas = {}  # and each language's: ``dataset_alpha_<lang>``
 
     def load_state(self, state_dict: dict) -> None:
         """Continue from a saved ``state`` (a checkpoint's)."""
         for k, v in self.state.items():
             if k in state_dict:
-                self.state[k] = type(v)(state_dict[k])
+                value = state_dict[k]
+                if isinstance(value, (list, tuple)):  # the schedule's history
+                    self.state[k] = [int(x) for x in value]
+                else:  # ints, and floats for the code-mixing index sums
+                    self.state[k] = type(v)(value)
+        if self.scheduled and "schedule_chunk" not in state_dict:
+            # Saved before schedules, or under a constant one: no history to predict from.
+            self.state.update(ChunkSteps.from_state(state_dict)[0].state(0))
         # States saved before the counts were kept start them from zero.
         self._resumed_counts = "words_seen" in state_dict
 
@@ -176,6 +196,7 @@ class Packed:
             "dataset_mixing_rate": replaced / words if words else 0.0,
             "dataset_records_skipped": state["records_skipped"],
             "dataset_cmi": state["cmi_sum"] / state["records"] if state["records"] else 0.0,
+            **({} if self._alpha is None else {"dataset_alpha": self._alpha}),
         }
         for lang in self.languages:
             words, replaced = state[f"words_seen_{lang}"], state[f"words_replaced_{lang}"]
@@ -187,6 +208,8 @@ class Packed:
                 f"dataset_mixing_rate_{lang}": replaced / words if words else 0.0,
                 f"dataset_cmi_{lang}": state[f"cmi_sum_{lang}"] / records if records else 0.0,
             })
+            if lang in self._alphas:
+                metrics[f"dataset_alpha_{lang}"] = self._alphas[lang]
         return metrics
 
     def __iter__(self) -> Iterator[tuple[dict, dict]]:
@@ -206,7 +229,28 @@ class Packed:
         # resumed run's first chunk is the rest of that chunk and is not counted again.
         recount = not (self._resumed_counts and state["batches"] > 0)
         empty = None  # (start, BadRecords) of the chunks since the last one with an example
-        for chunk in self.chunks(state["epoch"], state["position"]):
+        if self.scheduled:
+            # The chunks are numbered from the run's first; the cursor's chunk is the first
+            # one here. ``starts``: (number, start) of the chunks that may hold the cursor.
+            clock, number = ChunkSteps.from_state(state)
+            starts = collections.deque()
+            chunks = self.chunks(state["epoch"], state["position"],
+                                 lambda i, first=number: clock.step(first + i))
+        else:
+            chunks = self.chunks(state["epoch"], state["position"])
+        for chunk in chunks:
+            if self.scheduled:
+                clock.entered(number, state["batches"])
+                built_at = getattr(chunk, "step", None)
+                if built_at is not None and built_at != clock.step(number):
+                    raise RuntimeError(f"chunk {number} was built at step {built_at}, "
+                                       f"not at its step {clock.step(number)}")
+                if chunk.start is not None:
+                    starts.append((number, chunk.start))
+                number += 1
+            if getattr(chunk, "alpha", None) is not None:
+                self._alpha = chunk.alpha
+                self._alphas = getattr(chunk, "alphas", None) or self._alphas
             if chunk.examples or chunk.start is None:
                 empty = None
             else:
@@ -239,5 +283,11 @@ class Packed:
                     state["epoch"], state["position"], state["offset"] = packer.cursor()
                     state["total_tokens"] += packer.chunk
                     state["batches"] += 1
+                    if self.scheduled:
+                        cursor = (state["epoch"], state["position"])
+                        while len(starts) > 1 and starts[1][1] <= cursor:
+                            starts.popleft()
+                        clock.forget_before(starts[0][0])
+                        state.update(clock.state(starts[0][0]))
                     self._resumed_counts = True
                     yield batch, self.metrics()

@@ -35,6 +35,7 @@ from easylm_commit.templates import Formatter, Sample, TextFormatter
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
+    from easylm_commit.alpha_schedule import Schedule
     from easylm_commit.mixer import CodeMixer
     from easylm_commit.tokens import Example
 
@@ -57,6 +58,11 @@ class Chunk:
         cmi: the sum of their code-mixing indices (``cmi``).
         by_lang: with ``languages``, ``lang -> [words, replaced, records, cmi]`` of the
             records mixed into each language.
+        step: the schedule step the chunk was mixed at (``None``: α does not change).
+        alpha: the α it was mixed at (``None``: unknown, as from a stand-in transform); the
+            first schedule's where there are several (``RecordTransform``), and with
+            ``languages`` the mean of its records' languages' α.
+        alphas: with ``languages``, each language's α.
     """
     examples: list
     words: int = 0
@@ -67,6 +73,9 @@ class Chunk:
     records: int = 0
     cmi: float = 0.0
     by_lang: dict = dataclasses.field(default_factory=dict)
+    step: int = None
+    alpha: float = None
+    alphas: dict = dataclasses.field(default_factory=dict)
 
     def __getstate__(self):
         # Sent back from worker processes as a few flat arrays rather than hundreds of small
@@ -84,7 +93,7 @@ class Chunk:
             masks=np.concatenate([m for _, _, _, m in ex]) if ex else np.zeros(0, np.float32),
             words=self.words, replaced=self.replaced, skipped=self.skipped,
             start=self.start, bad=self.bad, records=self.records, cmi=self.cmi,
-            by_lang=self.by_lang,
+            by_lang=self.by_lang, step=self.step, alpha=self.alpha, alphas=self.alphas,
         )
 
     def __setstate__(self, state):
@@ -99,6 +108,8 @@ class Chunk:
         self.start, self.bad = state.get("start"), state.get("bad")
         self.records, self.cmi = state.get("records", 0), state.get("cmi", 0.0)
         self.by_lang = state.get("by_lang", {})
+        self.step, self.alpha = state.get("step"), state.get("alpha")
+        self.alphas = state.get("alphas", {})
 
 
 def cmi(words: int, replaced: int) -> float:
@@ -126,13 +137,17 @@ class RecordTransform:
             tokens are made (``mix``, ``preview``).
         strict: stop on the first bad record instead of skipping and counting it, where this
             transform keeps its own count (``__call__``).
+        schedules: ``(CodeMixer, alpha_schedule.Schedule)`` pairs: a chunk built at a step
+            (``__call__``) sets each mixer's α to its schedule's there. A list, as each
+            language of a multilingual mix may have its own mixer and schedule.
 
     Raises:
         UserError: the tokenizer has no BOS or EOS token.
     """
 
     def __init__(self, formatter: Formatter | TextFormatter,
-                 tokenizer: PreTrainedTokenizerBase | None = None, *, strict: bool = False) -> None:
+                 tokenizer: PreTrainedTokenizerBase | None = None, *, strict: bool = False,
+                 schedules: Sequence[tuple[CodeMixer, Schedule]] = ()) -> None:
         if not callable(getattr(formatter, "format", None)):
             raise TypeError(f"a formatter needs a format(record, key, report=...) method, "
                             f"got {type(formatter).__name__}")
@@ -142,6 +157,7 @@ class RecordTransform:
         self.formatter = formatter
         self.tokenizer = tokenizer
         self.strict = strict
+        self.schedules = list(schedules)
 
     @property
     def mixer(self) -> CodeMixer | None:
@@ -194,9 +210,22 @@ class RecordTransform:
             raise ValueError("this RecordTransform has no tokenizer to make tokens with")
         return tokens_and_masks(self.tokenizer, prompts, responses)
 
-    def __call__(self, items: Sequence[Item]) -> Chunk:
+    def __call__(self, items: Sequence[Item], step: int | None = None) -> Chunk:
         """The examples of consecutive records (a chunk: a worker's unit of work), with the
-        mixing counts and skipped records behind the metrics."""
+        mixing counts and skipped records behind the metrics.
+
+        Args:
+            items: the records, in order.
+            step: the schedule step to mix them at (``alpha_schedule.ChunkSteps``): each
+                mixer of ``schedules`` is set to its α there, and keeps it until the next
+                chunk -- a process builds one chunk at a time. ``None``: α as it is.
+        """
+        for mixer, schedule in self.schedules if step is not None else ():
+            mixer.alpha = schedule.at(step)
+        if self.schedules:
+            alpha = self.schedules[0][0].alpha
+        else:
+            alpha = self.mixer.alpha if self.mixer is not None else 0.0
         # Only the prompt pieces, response and counts of each Sample are kept: a chunk's worth
         # of Samples alive until the chunk is tokenized would be promoted through the garbage
         # collector's generations for nothing.
@@ -219,10 +248,17 @@ class RecordTransform:
                 counts[1] += sample.replaced
                 counts[2] += 1
                 counts[3] += c
+        alphas = {}
+        languages = getattr(self.formatter, "languages", None)
+        if languages:
+            alphas = {l.lang: m.alpha if m is not None else 0.0
+                      for l, m in zip(languages, self.formatter.mixers)}
+            if keep:  # the α of the chunk's records, each at its language's
+                alpha = sum(alphas[lang] * counts[2] for lang, counts in by_lang.items()) / len(keep)
         encoded = self.tokens(prompts, responses) if keep else []
         return Chunk(
             examples=[k + e for k, e in zip(keep, encoded)],
             words=words, replaced=replaced, skipped=bad.count,
             start=tuple(items[0][:2]) if items else None, bad=bad,
-            records=len(keep), cmi=index, by_lang=by_lang,
+            records=len(keep), cmi=index, by_lang=by_lang, step=step, alpha=alpha, alphas=alphas,
         )

@@ -346,3 +346,39 @@ def test_hosts_compare_the_list_and_every_dictionarys_contents(data, tokenizer, 
     assert differ == {"dictionary contents (languages[1] (el))"}  # file names are not compared
     weights = commit(data, tokenizer, languages=two(data, weight=2), host_check_freq=0).host_agreement_items()
     assert {k for k in items if items[k][0] != weights[k][0]} == {"languages"}
+
+
+# -- an α schedule per language ---------------------------------------------------------------
+def test_each_language_follows_its_own_alpha_schedule_and_resumes_exactly(data, tokenizer):
+    spec = json.dumps([dict(lang="hi", dictionary=str(data / "en-hi.txt")),
+                       dict(lang="el", dictionary=str(data / "en-el.txt"), alpha=0.9,
+                            alpha_schedule="linear", alpha_end=0.1, alpha_schedule_steps=60)])
+    kw = dict(languages=spec, alpha=0.7, records_per_chunk=2)
+    run = take(commit(data, tokenizer, **kw), 120)
+    hi = [m["dataset_alpha_hi"] for _, m in run]
+    el = [m["dataset_alpha_el"] for _, m in run]
+    assert set(hi) == {0.7}  # the dataset's constant alpha
+    assert el[0] == 0.9 and el[-1] == pytest.approx(0.1) and all(b <= a for a, b in zip(el, el[1:]))
+    # The mixing follows: Greek records are mixed less and less, Hindi ones alike throughout.
+    half = len(run) // 2
+    rate = lambda m, lang: m[f"dataset_words_replaced_{lang}"] / m[f"dataset_words_seen_{lang}"]  # noqa: E731
+    first, last = run[half - 1][1], run[-1][1]
+    late_el = ((last["dataset_words_replaced_el"] - first["dataset_words_replaced_el"])
+               / (last["dataset_words_seen_el"] - first["dataset_words_seen_el"]))
+    assert late_el < 0.4 < rate(first, "hi")
+    ds = commit(data, tokenizer, **kw)
+    take(ds, 47)
+    resumed = commit(data, tokenizer, **kw)
+    resumed.load_state_dict(ds.get_state_dict())
+    rest = take(resumed, 73)
+    assert same_batches(run[47:], rest)
+    assert [m for _, m in run[47:]] == [m for _, m in rest]
+
+
+def test_a_bad_schedule_in_an_entry_is_named_by_the_entry(data, tokenizer):
+    spec = json.dumps([dict(lang="hi", dictionary=str(data / "en-hi.txt"), alpha_schedule="linear")])
+    with pytest.raises(UserError, match=r"languages\[0\] \(hi\): .*alpha_schedule_steps"):
+        commit(data, tokenizer, languages=spec)
+    spec = json.dumps([dict(lang="hi", dictionary=str(data / "en-hi.txt"), alpha_end=2)])
+    with pytest.raises(UserError, match=r"languages\[0\] \(hi\): alpha_end must be in \[0, 1\]"):
+        commit(data, tokenizer, languages=spec)

@@ -17,6 +17,7 @@ import pytest
 # Modules whose whole public API is typed. A module joins this list once it is typed.
 TYPED = [
     "easylm_commit",
+    "easylm_commit.alpha_schedule",
     "easylm_commit.atomic",
     "easylm_commit.cli",
     "easylm_commit.commands",

@@ -34,10 +34,15 @@ def add_mixing_arguments(parser: argparse.ArgumentParser) -> None:
                         "(with --text-field: the Hindi demo corpus, mixed into English; "
                         "--languages demo: the Hindi and Greek demos)")
     for name in ("dictionary", "languages", "language_sampling", "stopping_strategy", "reverse_dictionary",
-                 "drop_identical", "alpha", "seed"):
+                 "drop_identical", "alpha", "alpha_schedule", "alpha_end", "alpha_schedule_steps", "seed"):
         options.add_flag(g, name)
     g.add_argument("--epoch", type=int, default=0,
                    help="epoch whose mixing to reproduce; 0 matches a training run's first epoch")
+    # A batch index, not an epoch: the schedule counts batches, and which epoch a batch falls
+    # in depends on the batch shape; --epoch still names the records' mixing keys.
+    g.add_argument("--step", type=int, default=0, metavar="N",
+                   help="mix at the alpha the schedule (--alpha-schedule) has at batch N (default 0: "
+                        "--alpha); training fixes it per chunk of records, within a chunk or so of N")
     for name in ("segmenter", "protect", "mode", "template", "text_field", "instruction_field",
                  "input_field", "output_field", "strict"):
         options.add_flag(g, name)
@@ -101,6 +106,7 @@ def build_mixer(args: argparse.Namespace, language: Language | None = None) -> C
         args.alpha = options.default("alpha", dataset_type(args))
     options.check_args(args, "mode", "alpha")
     v = language.values if language is not None else vars(args)
+    alpha = mixing_alpha(args, language)
     if not v["dictionary"]:
         return None
     try:
@@ -111,8 +117,32 @@ def build_mixer(args: argparse.Namespace, language: Language | None = None) -> C
     except UserError as e:
         raise UserError(f"{language.label}: {e}") if language is not None else e from None
     warn_skipped_lines(dictionary, args)
-    return CodeMixer(dictionary, v["alpha"], seed=args.seed, segmenter=args.segmenter,
+    return CodeMixer(dictionary, alpha, seed=args.seed, segmenter=args.segmenter,
                      protect=args.protect)
+
+
+def mixing_alpha(args: argparse.Namespace, language: Language | None = None) -> float:
+    """The alpha in force at ``--step`` under the schedule the command line asks for
+    (``--alpha`` itself without ``--alpha-schedule``), or under one language's.
+
+    Args:
+        args: the parsed command line, ``--alpha`` filled in.
+        language: one entry of ``--languages``: its alpha and schedule keys.
+
+    Raises:
+        UserError: a schedule flag out of range, ``--step`` below 0.
+    """
+    from easylm_commit import alpha_schedule
+
+    step = getattr(args, "step", 0)
+    if step < 0:
+        raise UserError(f"--step must be 0 or more, got {step}")
+    if language is not None:
+        try:
+            return alpha_schedule.from_config(language.values).at(step)
+        except UserError as e:
+            raise UserError(f"{language.label}: {e}") from None
+    return alpha_schedule.from_config(args, flags=True).at(step)
 
 
 def warn_skipped_lines(dictionary: BilingualDictionary, args: argparse.Namespace) -> None:

@@ -106,14 +106,20 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{source}: no valid record to show from record {args.offset} on")
     langs = getattr(formatter, "languages", None)
     if langs:
-        mixing = "; ".join(f"{l.lang}: alpha {l.alpha}, dictionary {l.dictionary}"
-                           + (" (reversed)" if l.reverse_dictionary else "") for l in langs)
+        mixing = "; ".join(f"{l.lang}: alpha {m.alpha if m else 0}, dictionary {l.dictionary}"
+                           + (" (reversed)" if l.reverse_dictionary else "")
+                           for l, m in zip(langs, formatter.mixers))
         meta = (f"{source} - {formatter.description}, seed {args.seed}, epoch {args.epoch}, "
-                f"language sampling {'by corpus' if reads_corpora(args, formatter) else args.language_sampling}; "
-                + mixing)
+                f"language sampling {'by corpus' if reads_corpora(args, formatter) else args.language_sampling}"
+                + (f", batch {args.step}" if args.step else "") + "; " + mixing)
     else:
-        meta = (f"{source} - {formatter.description}, alpha {args.alpha if formatter.mixer else 0}, "
-                f"seed {args.seed}, epoch {args.epoch}, dictionary {args.dictionary or '-'}"
+        mixer = formatter.mixer
+        alpha = f"alpha {mixer.alpha if mixer else 0}"
+        if mixer and args.alpha_schedule != "constant":
+            alpha += (f" (batch {args.step} of {args.alpha_schedule} {args.alpha} -> {args.alpha_end} "
+                      f"over {args.alpha_schedule_steps})")
+        meta = (f"{source} - {formatter.description}, {alpha}, seed {args.seed}, "
+                f"epoch {args.epoch}, dictionary {args.dictionary or '-'}"
                 + (" (reversed)" if args.reverse_dictionary else ""))
     codes = [l.lang for l in langs or ()]
     if args.html:
