@@ -7,11 +7,14 @@
 - The committed ``results.json`` is the full run: every file generated from it (results.md,
   the README tables) must match it; it must show the task learned (the English control) for
   every tuned condition and seed, and a rerun of its command within its seed spread.
-- ``report.py``'s precondition and paired comparisons, on hand-made runs.
+- ``report.py``'s precondition, tables, paired comparisons (seed level and item level) and
+  ``--check`` (em.png included), on hand-made runs and on a copy of the committed files.
 """
 
 import json
+import math
 import os
+import shutil
 import subprocess
 import sys
 
@@ -55,9 +58,13 @@ def test_quick_setting_produces_the_precondition_the_tables_and_the_plot(tmp_pat
             break
         rows[line.split("|")[1].strip()] = line
     assert list(rows) == list(CONDITIONS)
-    for line in rows.values():
+    for condition, line in rows.items():
         cells = [c.strip() for c in line.strip("|").split("|")]
-        assert len(cells) == 6 and all(" ± " in c for c in cells[1:5]) and cells[5] == "1"
+        assert len(cells) == 6
+        if condition == "pretrained":  # one model, scored once: no spread
+            assert not any(" ± " in c for c in cells[1:5]) and cells[5] == "1 checkpoint"
+        else:
+            assert all(" ± " in c for c in cells[1:5]) and cells[5] == "1"
     assert any(line.startswith("| commit − none | ") for line in md)
     assert any(line.startswith("| align+commit − commit | ") for line in md)
 
@@ -166,6 +173,21 @@ def test_the_committed_tables_and_readmes_are_generated_from_results_json():
     assert report.stale() == []
 
 
+def test_the_committed_pretrained_row_is_one_checkpoint_and_the_pairs_lead_with_the_seeds():
+    results = committed()
+    pretrained = [r for r in results["runs"] if r["condition"] == "pretrained"]
+    # run.py scored the one pretrained model once per seed: the same checkpoint, the same items.
+    assert len(pretrained) == len(results["seeds"]) and len({r["checkpoint"] for r in pretrained}) == 1
+    assert len({r["xx_em_items"] + r["en_em_items"] for r in pretrained}) == 1
+    assert results["summary"]["pretrained"]["xx"]["exact_match"][2] == 1
+    md = report.results_markdown(results)
+    assert "| pretrained | " in md and "1 checkpoint |" in md.split("| pretrained | ")[1].splitlines()[0]
+    header = next(line for line in md.splitlines() if line.startswith("| xx, a − b |"))
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert columns[1:3] == ["seeds a > b", "EM t-test (seeds)"] and columns[-1].startswith("item-level")
+    assert report.ITEM_LEVEL in md and report.ITEM_LEVEL in report.top_readme_block(results)
+
+
 # --- report.py on hand-made runs ------------------------------------------------------------------
 
 
@@ -204,6 +226,53 @@ def test_paired_comparison_uses_the_same_seed_and_counts_items_both_ways():
     # seed 0: commit alone on items 1, 2; seed 1: commit alone on item 2, none alone on item 0.
     assert (pair["a_only"], pair["b_only"]) == (3, 1)
     assert pair["sign_p"] == pytest.approx(0.625)
+    # Seed level: differences 50 and 0, mean 25, sample std 25·√2, so t = 25 / (25·√2 / √2) = 1;
+    # with 1 degree of freedom t is Cauchy-distributed, and P(|T| >= 1) = 1/2.
+    assert pair["exact_match"]["t"] == pytest.approx(1.0)
+    assert pair["exact_match"]["t_p"] == pytest.approx(0.5)
+
+
+def test_the_seed_level_test_is_a_two_sided_t_test_over_the_per_seed_differences():
+    # commit − none per seed, in EM points over 4 items: 50, 25, 75.
+    runs = [
+        _run("none", 0, "0000", 70.0), _run("commit", 0, "1100", 70.0),
+        _run("none", 1, "1000", 70.0), _run("commit", 1, "1100", 70.0),
+        _run("none", 2, "0000", 70.0), _run("commit", 2, "1110", 70.0),
+    ]
+    (pair,) = [p for p in report.paired(runs) if (p["a"], p["b"]) == ("commit", "none")]
+    em = pair["exact_match"]
+    assert em["per_seed"] == [50.0, 25.0, 75.0] and (em["positive"], em["negative"]) == (3, 0)
+    # t = mean / (std / √n) = 50 / (25 / √3); with 2 degrees of freedom the two-sided tail
+    # has the closed form P(|T| >= t) = 1 − t / √(t² + 2).
+    t = 50.0 / (25.0 / math.sqrt(3))
+    assert em["t"] == pytest.approx(t)
+    assert em["t_p"] == pytest.approx(1 - t / math.sqrt(t * t + 2))
+    # Swapped roles: the same p, the opposite sign, 0 of 3 seeds positive.
+    swapped = report.paired([dict(r, condition={"none": "commit", "commit": "none"}[r["condition"]]) for r in runs])
+    (back,) = [p for p in swapped if (p["a"], p["b"]) == ("commit", "none")]
+    assert back["exact_match"]["t"] == pytest.approx(-t) and back["exact_match"]["t_p"] == pytest.approx(em["t_p"])
+    assert back["exact_match"]["positive"] == 0
+    # Undefined, not a number, with one seed or when every seed differs by the same amount.
+    (one,) = [p for p in report.paired(runs[:2]) if (p["a"], p["b"]) == ("commit", "none")]
+    assert one["exact_match"]["t_p"] is None
+    flat = [_run("none", s, "0000", 70.0) for s in (0, 1)] + [_run("commit", s, "1000", 70.0) for s in (0, 1)]
+    (same,) = [p for p in report.paired(flat) if (p["a"], p["b"]) == ("commit", "none")]
+    assert same["exact_match"]["t_p"] is None
+    table = report.paired_table([pair, same])
+    assert f"| commit − none | 3/3 | t = {t:.2f}, p = {em['t_p']:.2g} | +50.0, +25.0, +75.0 |" in table
+    assert "| commit − none | 2/2 | n/a |" in table
+
+
+def test_the_pretrained_model_is_one_checkpoint_however_many_seeds_scored_it():
+    runs = [dict(_run("pretrained", s, "0100", 0.0), checkpoint="runs/pretrain") for s in (0, 1, 2)]
+    runs += [dict(_run("commit", s, items, 75.0), checkpoint=f"runs/commit-seed{s}")
+             for s, items in ((0, "1100"), (1, "1000"), (2, "1110"))]
+    summary = report.summarise(runs)
+    assert summary["pretrained"]["xx"]["exact_match"] == [25.0, 0.0, 1]
+    assert summary["commit"]["xx"]["exact_match"][2] == 3
+    rows = {line.split("|")[1].strip(): line for line in report.main_table(summary).splitlines()[2:]}
+    assert rows["pretrained"] == "| pretrained | 25.0 | 25.0 | 0.0 | 0.0 | 1 checkpoint |"
+    assert rows["commit"].startswith("| commit | 50.0 ± 25.0 |") and rows["commit"].endswith("| 3 |")
 
 
 def _results(runs, wall=60.0):
@@ -232,3 +301,47 @@ def test_a_rerun_passes_when_every_mean_stays_within_the_committed_seed_spread()
     check = report.compare_rerun(_results(committed_runs), _results(lost))
     assert not check["within_spread"] and "NOT within" in report.rerun_line(check)
     assert any(row["condition"] == "commit" and not row["within"] for row in check["rows"])
+
+
+def test_check_fails_on_a_stale_em_png_and_passes_once_it_is_redrawn(tmp_path):
+    # A copy of the committed tree: the example's files, report.py and docs/toy.md.
+    example = tmp_path / "examples" / "toy_reproduction"
+    example.mkdir(parents=True)
+    for name in ("report.py", "results.json", "results.md", "README.md", "em.png"):
+        shutil.copyfile(os.path.join(TOY, name), example / name)
+    (tmp_path / "docs").mkdir()
+    shutil.copyfile(os.path.join(ROOT, "docs", "toy.md"), tmp_path / "docs" / "toy.md")
+    results_path = str(example / "results.json")
+    png = str(example / "em.png")
+    assert report.stale(results_path, root=str(tmp_path)) == []
+
+    # COMMIT's seed 0 gets its first ten target-language items wrong.
+    results = json.loads((example / "results.json").read_text(encoding="utf-8"))
+    (run,) = [r for r in results["runs"] if (r["condition"], r["seed"]) == ("commit", 0)]
+    assert "1" in run["xx_em_items"][:10]
+    items = "0" * 10 + run["xx_em_items"][10:]
+    run.update(xx_em_items=items, xx=dict(run["xx"], exact_match=100.0 * items.count("1") / len(items)))
+    (example / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n",
+                                          encoding="utf-8")
+    assert png in report.stale(results_path, root=str(tmp_path))
+
+    # Every text file regenerated, the plot not: em.png alone is stale, and --check says so.
+    report.write_all(results_path, with_plot=False, root=str(tmp_path))
+    assert report.stale(results_path, root=str(tmp_path)) == [png]
+    proc = subprocess.run([sys.executable, str(example / "report.py"), "--check"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "report.py: examples/toy_reproduction/em.png: does not match results.json "
+        "(run examples/toy_reproduction/report.py)"]
+
+    # The new plot shows COMMIT's new mean, and once drawn the check passes.
+    report.write_all(results_path, root=str(tmp_path))
+    commit_index = report.plot_data(results["summary"])["conditions"].index("commit")
+    xx = next(b for b in report.plotted(png)["bars"] if b["lang"] == "xx")
+    rewritten = json.loads((example / "results.json").read_text(encoding="utf-8"))
+    new_mean = rewritten["summary"]["commit"]["xx"]["exact_match"][0]
+    assert xx["mean"][commit_index] == new_mean != results["summary"]["commit"]["xx"]["exact_match"][0]
+    assert report.stale(results_path, root=str(tmp_path)) == []
+    assert subprocess.run([sys.executable, str(example / "report.py"), "--check"],
+                          capture_output=True, timeout=300).returncode == 0

@@ -4,11 +4,13 @@
     python examples/toy_reproduction/report.py --check    # exit 1 if any of them is stale
 
 ``run.py`` writes ``results.json``; this module turns it into the precondition line, the
-tables (mean ± std over seeds), the paired per-seed comparisons, ``results.md``, ``em.png``
-and the result sections of the example's README and of docs/toy.md (between
+tables (mean ± std over seeds; the pretrained model is one checkpoint), the paired per-seed
+comparisons (seed level first, item level as a guide), ``results.md``, ``em.png`` and the
+result sections of the example's README and of docs/toy.md (between
 ``<!-- toy-results:begin -->`` and ``<!-- toy-results:end -->``). Nothing in those files is
 typed by hand, so they cannot drift from the committed numbers (``tests/test_toy_reproduction.py``
-runs the check).
+runs the check). The write mode also refreshes what ``results.json`` derives from its runs
+(precondition, summary, paired); it never changes the runs.
 """
 
 import argparse
@@ -57,11 +59,32 @@ def mean_std(values):
     return mean, std
 
 
+def _models(rows):
+    """``rows`` with one row per evaluated checkpoint.
+
+    The pretrained model does not depend on the seed: run.py scores that one checkpoint
+    again for every seed (the same model, greedy decoding, the same items: the same scores),
+    so its repeats are one model evaluated once, not a sample of several. Rows without a
+    recorded checkpoint count as models of their own.
+    """
+    seen, out = set(), []
+    for r in rows:
+        key = r.get("checkpoint", (r["condition"], r["seed"]))
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
 def summarise(runs):
-    """{condition: {lang: {metric: [mean, std, n]}}} over seeds."""
+    """{condition: {lang: {metric: [mean, std, n]}}}: over seeds, n evaluated checkpoints.
+
+    A condition whose seeds all evaluated one checkpoint (the pretrained model) has n = 1 and
+    std 0: its score, not a mean.
+    """
     table = {}
     for condition in CONDITIONS:
-        rows = [r for r in runs if r["condition"] == condition]
+        rows = _models([r for r in runs if r["condition"] == condition])
         if not rows:
             continue
         table[condition] = {
@@ -107,14 +130,33 @@ def _binom_two_sided(k, n):
     return min(1.0, 2 * tail)
 
 
+def _t_test(diffs):
+    """Two-sided one-sample t-test of the per-seed differences against 0: (t, p).
+
+    (None, None) where it is undefined: fewer than two seeds, or every seed the same
+    difference (no spread to scale by). scipy comes with jax, which every run of the toy needs.
+    """
+    if len(diffs) < 2 or max(diffs) == min(diffs):
+        return None, None
+    from scipy import stats
+
+    result = stats.ttest_1samp(diffs, 0.0)
+    return float(result.statistic), float(result.pvalue)
+
+
 def paired(runs, lang="xx"):
     """Per-seed differences (same seed, same evaluation items) for each pair in PAIRS.
 
-    Besides the per-seed differences in EM and F1, the items are compared one by one:
-    ``a_only`` counts (seed, item) pairs that ``a`` gets exactly right and ``b`` does not, and
-    ``b_only`` the reverse; ``sign_p`` is the exact two-sided sign test (McNemar) on them. The
-    same items recur across seeds, so that p-value treats the seeds' answers as independent;
-    read it as a guide, the per-seed differences are the comparison.
+    Seed level, the comparison: each seed is one tuning run of each condition, independent of
+    the other seeds' runs, so per metric the seeds with ``a`` above ``b`` (``positive``;
+    ``negative`` the reverse) and a two-sided one-sample t-test over the per-seed differences
+    (``t``, ``t_p``; n − 1 degrees of freedom).
+
+    Item level, a guide only: ``a_only`` counts (seed, item) pairs that ``a`` gets exactly
+    right and ``b`` does not, ``b_only`` the reverse, and ``sign_p`` is the exact two-sided
+    sign test (McNemar) on them. It treats those pairs as independent, which they are not:
+    every item and seed shares one world and one pretrained model, and the same items recur
+    across seeds.
     """
     out = []
     index = {(r["condition"], r["seed"]): r for r in runs}
@@ -126,8 +168,10 @@ def paired(runs, lang="xx"):
         for metric in ("exact_match", "f1"):
             diffs = [index[(a, s)][lang][metric] - index[(b, s)][lang][metric] for s in seeds]
             mean, std = mean_std(diffs)
+            t, t_p = _t_test(diffs)
             row[metric] = dict(per_seed=diffs, mean=mean, std=std,
-                               positive=sum(d > 0 for d in diffs), negative=sum(d < 0 for d in diffs))
+                               positive=sum(d > 0 for d in diffs), negative=sum(d < 0 for d in diffs),
+                               t=t, t_p=t_p)
         a_only = b_only = 0
         for s in seeds:
             ea, eb = index[(a, s)].get(f"{lang}_em_items"), index[(b, s)].get(f"{lang}_em_items")
@@ -190,30 +234,72 @@ def _ms(cell):
     return f"{cell[0]:.1f} ± {cell[1]:.1f}"
 
 
+def _score(condition, cell):
+    """A table cell: mean ± std over seeds, or the one checkpoint's score (no spread to show)."""
+    return f"{cell[0]:.1f}" if _one_checkpoint(condition, cell) else _ms(cell)
+
+
+def _one_checkpoint(condition, cell):
+    # Only the untuned model is the same checkpoint for every seed (see _models); a tuned
+    # condition run with one seed is still a mean over seeds, of one.
+    return condition not in TUNED and cell[2] == 1
+
+
+def _count(condition, cell):
+    if condition in TUNED:
+        return str(cell[2])
+    return f"{cell[2]} checkpoint" + ("" if cell[2] == 1 else "s")
+
+
 def main_table(summary):
     lines = [
         "| condition | xx EM | xx F1 | en EM | en F1 | seeds |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for condition, langs in summary.items():
-        cells = [_ms(langs[lang][m]) for lang in ("xx", "en") for m in ("exact_match", "f1")]
-        lines.append(f"| {condition} | " + " | ".join(cells) + f" | {langs['xx']['exact_match'][2]} |")
+        cells = [_score(condition, langs[lang][m]) for lang in ("xx", "en") for m in ("exact_match", "f1")]
+        lines.append(f"| {condition} | " + " | ".join(cells) + f" | {_count(condition, langs['xx']['exact_match'])} |")
     return "\n".join(lines) + "\n"
+
+
+def _seeds_up(d):
+    n = len(d["per_seed"])
+    ties = n - d["positive"] - d["negative"]
+    return f"{d['positive']}/{n}" + (f" ({ties} tied)" if ties else "")
+
+
+def _t(d):
+    return "n/a" if d["t_p"] is None else f"t = {d['t']:.2f}, p = {d['t_p']:.2g}"
+
+
+# The label the item-level test carries wherever it is shown.
+ITEM_LEVEL = "item-level (items of one world and one pretrained model are not independent)"
+TESTS_NOTE = (
+    "Seed level, the test: each seed tunes both conditions afresh from the one pretrained "
+    "model, independently of the other seeds (so it tests tuning's variation for this world "
+    "and pretrained model, not pretraining's); *seeds a > b* counts the seeds with a positive "
+    "EM difference, and the t-test is two-sided, one-sample, over the per-seed EM differences "
+    "(n − 1 degrees of freedom; n/a with one seed or no spread). "
+    f"The sign test is {ITEM_LEVEL}: it counts the (seed, item) pairs that one condition alone "
+    "gets right as if each were an independent trial; a guide only.\n"
+)
 
 
 def paired_table(pairs):
     lines = [
-        "| xx, a − b | EM per seed | EM mean ± std | F1 per seed | F1 mean ± std | items a only / b only (sign-test p) |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| xx, a − b | seeds a > b | EM t-test (seeds) | EM per seed | EM mean ± std | F1 per seed | F1 mean ± std "
+        "| item-level: items a only / b only (sign-test p) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for p in pairs:
         em, f1 = p["exact_match"], p["f1"]
         per = lambda d: ", ".join(f"{x:+.1f}" for x in d["per_seed"])  # noqa: E731
         lines.append(
-            f"| {p['a']} − {p['b']} | {per(em)} | {em['mean']:+.1f} ± {em['std']:.1f} | {per(f1)} | "
-            f"{f1['mean']:+.1f} ± {f1['std']:.1f} | {p['a_only']} / {p['b_only']} (p = {p['sign_p']:.2g}) |"
+            f"| {p['a']} − {p['b']} | {_seeds_up(em)} | {_t(em)} | {per(em)} | "
+            f"{em['mean']:+.1f} ± {em['std']:.1f} | {per(f1)} | {f1['mean']:+.1f} ± {f1['std']:.1f} | "
+            f"{p['a_only']} / {p['b_only']} (p = {p['sign_p']:.2g}) |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + TESTS_NOTE
 
 
 def provenance(results):
@@ -235,7 +321,8 @@ def results_markdown(results):
         f"{pre['line']}\n\n"
         f"# Toy COMMIT reproduction: results ({results['setting']} setting)\n\n"
         f"{provenance(results)}\n"
-        f"EM and F1 in %, mean ± sample std over seeds; {n_items} questions per language about "
+        f"EM and F1 in %, mean ± sample std over seeds (the pretrained row is one checkpoint, "
+        f"scored once); {n_items} questions per language about "
         f"people whose facts the model only read in pretraining; `xx` is the target language "
         f"(question and answer in `xx`, Alpaca template and instruction in English), `en` the "
         f"English control (the precondition's score).\n\n"
@@ -262,12 +349,49 @@ def top_readme_block(results):
     rows = ["| condition | xx EM | en EM |", "| --- | --- | --- |"]
     for c in CONDITIONS:
         if c in s:
-            rows.append(f"| {c} | {_ms(s[c]['xx']['exact_match'])} | {_ms(s[c]['en']['exact_match'])} |")
+            rows.append(f"| {c} | {_score(c, s[c]['xx']['exact_match'])} | {_score(c, s[c]['en']['exact_match'])} |")
     seeds = s["commit"]["xx"]["exact_match"][2] if "commit" in s else 0
+    pairs = ["| xx EM, a − b | seeds a > b | t-test (seeds) | mean ± std | item-level sign-test p |",
+             "| --- | --- | --- | --- | --- |"]
+    for p in results["paired"]:
+        em = p["exact_match"]
+        pairs.append(f"| {p['a']} − {p['b']} | {_seeds_up(em)} | {_t(em)} | {em['mean']:+.1f} ± {em['std']:.1f} "
+                     f"| {p['sign_p']:.2g} |")
     return (
-        f"{results['precondition']['line']} Mean ± std over {seeds} seeds, "
+        f"{results['precondition']['line']} Mean ± std over {seeds} seeds (pretrained: one checkpoint), "
         f"{results['wall_seconds'] / 60:.0f} min on {results['provenance']['machine_short']}:\n\n"
-        + "\n".join(rows) + "\n"
+        + "\n".join(rows) + "\n\n"
+        + "Paired by seed: the seeds where `a` beats `b` and a two-sided one-sample t-test over the "
+        f"per-seed differences (n − 1 degrees of freedom); the sign test is {ITEM_LEVEL}, a guide only.\n\n"
+        + "\n".join(pairs) + "\n"
+    )
+
+
+# The PNG text chunk that holds what em.png plots (see plot_data).
+PLOT_DATA_KEY = "toy-results plot data"
+
+
+def plot_data(summary):
+    """Everything em.png shows, as plain JSON values: what ``--check`` compares.
+
+    The PNG's bytes are not compared: they depend on the matplotlib and FreeType versions,
+    which nothing pins (matplotlib comes with the ``eval`` extra, unpinned), so the same
+    results would read as stale on another install. The data is stored in the PNG itself
+    (a text chunk) so that it cannot go out of step with the picture.
+    """
+    conditions = list(summary)
+    return dict(
+        title="Toy COMMIT reproduction: closed-book QA, mean ± std over seeds",
+        ylabel="exact match (%)",
+        threshold=PRECONDITION_EM,
+        conditions=conditions,
+        ticks=[c.replace("+", "+\n")
+               + ("\n(1 checkpoint)" if _one_checkpoint(c, summary[c]["xx"]["exact_match"]) else "")
+               for c in conditions],
+        bars=[dict(lang=lang, label=label,
+                   mean=[summary[c][lang]["exact_match"][0] for c in conditions],
+                   std=[summary[c][lang]["exact_match"][1] for c in conditions])
+              for lang, label in (("xx", "target language (xx)"), ("en", "English (control)"))],
     )
 
 
@@ -277,25 +401,41 @@ def plot(summary, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    conditions = list(summary)
+    data = plot_data(summary)
+    conditions = data["conditions"]
     x = range(len(conditions))
     width = 0.38
     fig, ax = plt.subplots(figsize=(7.2, 3.4), dpi=100)
-    for k, (lang, label) in enumerate((("xx", "target language (xx)"), ("en", "English (control)"))):
-        means = [summary[c][lang]["exact_match"][0] for c in conditions]
-        stds = [summary[c][lang]["exact_match"][1] for c in conditions]
-        ax.bar([i + (k - 0.5) * width for i in x], means, width, yerr=stds, capsize=3, label=label)
-    ax.axhline(PRECONDITION_EM, color="gray", lw=0.8, ls="--")
+    for k, bar in enumerate(data["bars"]):
+        ax.bar([i + (k - 0.5) * width for i in x], bar["mean"], width, yerr=bar["std"], capsize=3,
+               label=bar["label"])
+    ax.axhline(data["threshold"], color="gray", lw=0.8, ls="--")
     ax.set_xticks(list(x))
-    ax.set_xticklabels([c.replace("+", "+\n") for c in conditions], fontsize=8)
-    ax.set_ylabel("exact match (%)")
+    ax.set_xticklabels(data["ticks"], fontsize=8)
+    ax.set_ylabel(data["ylabel"])
     ax.set_ylim(0, 100)
-    ax.set_title("Toy COMMIT reproduction: closed-book QA, mean ± std over seeds", fontsize=10)
+    ax.set_title(data["title"], fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
+        fig.savefig(tmp, format="png",
+                    metadata={"Software": None, PLOT_DATA_KEY: json.dumps(data, sort_keys=True)})
     plt.close(fig)
+
+
+def plotted(path):
+    """The plot data stored in the PNG at ``path``; None if it is missing or has none.
+
+    Pillow reads the chunk: matplotlib, which writes the PNG, depends on it.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            text = image.text.get(PLOT_DATA_KEY)
+    except (OSError, ValueError):
+        return None
+    return None if text is None else json.loads(text)
 
 
 # --- Files -------------------------------------------------------------------------------------
@@ -325,23 +465,46 @@ def generated_files(results, example_dir=HERE, root=ROOT):
     return files
 
 
-def stale(results_path=os.path.join(HERE, "results.json")):
-    """Generated files that do not match ``results_path`` (an empty list when all match)."""
+def derived(runs):
+    """What results.json derives from its runs (run.py writes the same keys)."""
+    return dict(precondition=precondition(runs), summary=summarise(runs), paired=paired(runs))
+
+
+def _load(results_path):
+    """(results with its derived keys recomputed, whether the stored ones differed)."""
     with open(results_path, encoding="utf-8") as fin:
         results = json.load(fin)
-    out = []
-    for path, expected in generated_files(results, os.path.dirname(results_path)).items():
+    # Through JSON, as stored: tuples become lists.
+    fresh = json.loads(json.dumps(derived(results["runs"])))
+    return {**results, **fresh}, any(results.get(k) != v for k, v in fresh.items())
+
+
+def stale(results_path=os.path.join(HERE, "results.json"), root=ROOT):
+    """Generated files that do not match ``results_path`` (an empty list when all match).
+
+    ``results_path`` itself is listed when its derived keys (precondition, summary, paired)
+    are not those of its runs, and ``em.png`` when the data it plots is not the summary's.
+    """
+    results, derived_stale = _load(results_path)
+    example_dir = os.path.dirname(results_path)
+    out = [results_path] if derived_stale else []
+    for path, expected in generated_files(results, example_dir, root).items():
         with open(path, encoding="utf-8") as fin:
             if fin.read() != expected:
                 out.append(path)
+    png = os.path.join(example_dir, "em.png")
+    if plotted(png) != json.loads(json.dumps(plot_data(results["summary"]))):
+        out.append(png)
     return out
 
 
-def write_all(results_path=os.path.join(HERE, "results.json"), with_plot=True):
-    with open(results_path, encoding="utf-8") as fin:
-        results = json.load(fin)
+def write_all(results_path=os.path.join(HERE, "results.json"), with_plot=True, root=ROOT):
+    results, derived_stale = _load(results_path)
+    if derived_stale:
+        # Only the keys computed from the runs; the runs, provenance and rerun check stay.
+        write_atomic(results_path, json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     example_dir = os.path.dirname(results_path)
-    for path, text in generated_files(results, example_dir).items():
+    for path, text in generated_files(results, example_dir, root).items():
         write_atomic(path, text)
     if with_plot:
         plot(results["summary"], os.path.join(example_dir, "em.png"))
@@ -382,7 +545,9 @@ def main(argv=None):
     if args.check:
         bad = stale()
         for path in bad:
-            print(f"report.py: {os.path.relpath(path, ROOT)} does not match results.json "
+            what = ("its precondition, summary or paired keys do not match its runs"
+                    if os.path.basename(path) == "results.json" else "does not match results.json")
+            print(f"report.py: {os.path.relpath(path, ROOT)}: {what} "
                   f"(run examples/toy_reproduction/report.py)", file=sys.stderr)
         return 1 if bad else 0
     write_all()

@@ -385,8 +385,8 @@ def run(args, argv):
 
     log("evaluating")
     for seed in seeds:
-        # The pretrained model does not depend on the seed; it is scored once per seed so
-        # that every row of the table averages the same number of entries.
+        # The pretrained model does not depend on the seed; it is scored once per seed (the
+        # same scores each time), and the report shows it as the one checkpoint it is.
         score("pretrained", seed, pretrained, timings["pretrain"])
         for condition in report.TUNED:
             name = f"{condition}-seed{seed}"
