@@ -284,3 +284,24 @@ def test_a_file_missing_on_one_host_stops_every_host_at_once_naming_it(
     assert max(errors_at) - min(errors_at) < 10
     assert all(seconds < 10 for _, _, seconds in results)
     assert max(ends) < healthy_one_step_pod + 10
+
+
+def test_hosts_with_another_dictionary_for_one_language_all_stop_naming_it(tmp_path, llama_tokenizer_dir):
+    """With ``languages`` every language's dictionary is compared, each under its own name."""
+    def stale(d):
+        lines = (d / "en-el.txt").read_text(encoding="utf-8").splitlines(keepends=True)
+        (d / "en-el.txt").write_text("".join(lines[:-5]), encoding="utf-8")
+
+    cwd = two_hosts(tmp_path, lambda d: None)
+    for d in cwd:
+        shutil.copy(f"{DEMO}/en-el.txt", os.path.join(d, "en-el.txt"))
+    stale(tmp_path / "host1")
+    spec = '[{"lang": "hi", "dictionary": "en-hi.txt"}, {"lang": "el", "dictionary": "en-el.txt"}]'
+    flags = [f for f in data_flags("commit", "alpaca.json", "") if ".dictionary=" not in f]
+    results = launch(2, flags + [f"--train_dataset.commit.languages={spec}"], tmp_path / "out",
+                     llama_tokenizer_dir, steps=STEPS, cwd=cwd)
+    error = assert_every_host_stops(
+        results, "hosts disagree before the first batch on dictionary contents (languages[1] (el))",
+        "host 0: ", "host 1: ")
+    assert "languages[0] (hi)" not in error  # the Hindi files are alike
+    assert not any("'loss'" in out for _, out, _ in results)
