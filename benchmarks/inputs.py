@@ -4,7 +4,8 @@ Everything is generated from a fixed seed: an English-like vocabulary with Zipfi
 frequencies (a few hundred real function/instruction words at the top, pseudo-words
 below), a Devanagari pseudo-vocabulary, a MUSE-format en-hi dictionary with 100K pairs
 covering about three quarters of the English word types, Alpaca-style records and a
-Hindi-like corpus. The tokenizer is a real one (Mistral 7B's, see pipeline.py).
+Hindi-like corpus; for the two-language row, a Greek-script pseudo-vocabulary and an en-el
+dictionary made the same way (its own seed: it covers other English words). The tokenizer is a real one (Mistral 7B's, see pipeline.py).
 """
 
 import json
@@ -35,6 +36,13 @@ VOWELS = "a e i o u a e i o u a e i o ea ee ai ou".split()
 CODAS = ["", "", "", "", "", "n", "r", "s", "t", "l", "nd", "st", "ng", "m"]
 
 
+GREEK_CONSONANTS = "β γ δ ζ θ κ λ μ ν ξ π ρ σ τ φ χ ψ κ λ μ ν π ρ σ τ".split()
+GREEK_VOWELS = "α ε η ι ο υ ω α ε ι ο ου αι ει".split()
+GREEK_STRESSED = {"α": "ά", "ε": "έ", "η": "ή", "ι": "ί", "ο": "ό", "υ": "ύ", "ω": "ώ",
+                  "ου": "ού", "αι": "αί", "ει": "εί"}
+GREEK_ENDINGS = ["", "", "ς", "ς", "ν", "ι"]
+
+
 def _unique_words(rng, n, make, reserved=()):
     seen = set(reserved)
     out = []
@@ -63,6 +71,19 @@ def _hindi_word(rng):
     return "".join(out)
 
 
+def _greek_word(rng):
+    """Consonant-vowel syllables, one stressed vowel (the tonos, as every Greek word of two or
+    more syllables has), a final sigma written ``ς``."""
+    k = int(rng.choice([1, 2, 2, 3, 3, 3, 4]))
+    syllables = [[GREEK_CONSONANTS[rng.integers(len(GREEK_CONSONANTS))],
+                  GREEK_VOWELS[rng.integers(len(GREEK_VOWELS))]] for _ in range(k)]
+    if k > 1:
+        s = syllables[int(rng.integers(k))]
+        s[1] = GREEK_STRESSED[s[1]]
+    ending = GREEK_ENDINGS[rng.integers(len(GREEK_ENDINGS))]
+    return "".join(c + v for c, v in syllables) + ending
+
+
 def zipf_probs(n, s=1.0, q=2.7):
     p = 1.0 / (np.arange(n) + 1 + q) ** s
     return p / p.sum()
@@ -78,12 +99,13 @@ class Vocab:
         self.p_hi = zipf_probs(len(self.hindi))
         self.rng = rng
 
-    def dictionary_lines(self, pairs=100_000):
-        """MUSE lines ``english hindi``: ~75% of English types covered, 1-6 translations."""
-        rng = np.random.default_rng(SEED + 1)
+    def dictionary_lines(self, pairs=100_000, target=None, seed=SEED + 1):
+        """MUSE lines ``english hindi``: ~75% of English types covered, 1-6 translations
+        (``target``: the target-language words, Hindi's by default)."""
+        rng = np.random.default_rng(seed)
         covered = [w for w in self.english if rng.random() < 0.75]
         lines = []
-        hindi = np.array(self.hindi)
+        hindi = np.array(self.hindi if target is None else target)
         for w in covered:
             for t in hindi[rng.integers(len(hindi), size=int(rng.integers(1, 6)))]:
                 lines.append(f"{w} {t}\n")
@@ -92,6 +114,13 @@ class Vocab:
             lines.append(f"{covered[i % len(covered)]} {hindi[rng.integers(len(hindi))]}\n")
             i += 1
         return lines[:pairs]
+
+    def greek_dictionary_lines(self, pairs=100_000):
+        """MUSE lines ``english greek``, made as ``dictionary_lines`` from 40K Greek-script
+        pseudo-words with seeds of their own (the Hindi inputs stay as they were): a second
+        language covering another ~75% of the English types."""
+        greek = _unique_words(np.random.default_rng(SEED + 5), len(self.hindi), _greek_word)
+        return self.dictionary_lines(pairs, target=greek, seed=SEED + 6)
 
     def phrase_dictionary_lines(self, pairs=100_000, every=5):
         """``dictionary_lines`` with every ``every``-th line (20%) made a phrase line,
@@ -178,6 +207,7 @@ def build(workdir, n_records, n_docs=0, log=print):
     paths = dict(
         dictionary=os.path.join(workdir, "en-hi.txt"),
         phrase_dictionary=os.path.join(workdir, "en-hi-phrases.txt"),
+        dictionary_el=os.path.join(workdir, "en-el.txt"),
         records=os.path.join(workdir, f"alpaca_{n_records}.jsonl"),
         formatted=os.path.join(workdir, f"alpaca_{n_records}_formatted.jsonl"),
         corpus=os.path.join(workdir, f"corpus_{n_docs}.jsonl"),
@@ -191,7 +221,8 @@ def build(workdir, n_records, n_docs=0, log=print):
         return vocab
 
     for key, make in (("dictionary", Vocab.dictionary_lines),
-                      ("phrase_dictionary", Vocab.phrase_dictionary_lines)):
+                      ("phrase_dictionary", Vocab.phrase_dictionary_lines),
+                      ("dictionary_el", Vocab.greek_dictionary_lines)):
         if not os.path.exists(paths[key]):
             lines = make(get_vocab())
             with open(paths[key] + ".tmp", "w", encoding="utf-8") as f:

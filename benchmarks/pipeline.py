@@ -19,6 +19,12 @@ the machine may be shared. The whole process is pinned to one CPU core, so that 
 than one core. See README.md in this folder for what each row runs and how records are
 counted.
 
+Two languages (issue 21): ``commit`` with ``languages`` Hindi and Greek at weight 1:1 on the
+same records and tokenizer, side by side with the one-language rows (Hindi, the ``commit``
+row, and Greek alone), with and without the dictionary loads; and the peak RSS of a child
+process running the two-language pipeline over N and 4N records (``--languages-only`` runs
+just these rows and that check).
+
 Then: where the time goes in a ``commit`` run, stage by stage; the dictionary load; 1 vs 2
 worker processes in steady state (unpinned); with ``--memory``, peak RSS while streaming a
 0.1 GB and a 1 GB corpus through ``codemix_clm``.
@@ -64,6 +70,8 @@ TARGETS = dict(              # records/s, one process, protection on (issue 10)
     dict_load_s=1.0,         # 100K-pair dictionary
     phrases=0.75,            # commit with 20% phrase entries >= 0.75x commit (issue 22)
     memory_growth=0.10,      # streaming RSS, 0.1 GB -> 1 GB of corpus
+    two_languages=0.90,      # commit, hi+el at 1:1 >= 0.9x commit, hi alone (issue 21)
+    languages_memory_growth=0.10,  # two-language commit, peak RSS, N -> 4N records
 )
 
 
@@ -126,14 +134,37 @@ def paper_tokenizer(path):
 # training script has before its data loader) and returns ``(batches, records_read)``:
 # an iterator of batches and a function saying how many records it has read so far, which
 # checks that the timed run stayed inside the first pass over the records.
+def two_languages(paths, codes=("hi", "el")):
+    """The ``languages`` list of the two-language rows: each language's generated 100K-pair
+    dictionary, weight 1 each, every other key the dataset's (alpha 0.9, protection on)."""
+    files = dict(hi=paths["dictionary"], el=paths["dictionary_el"])
+    return json.dumps([dict(lang=code, dictionary=files[code]) for code in codes])
+
+
+# What each ``commit`` row changes in the config of ``make_commit`` (and of its token count).
+COMMIT_ROWS = {
+    "commit": lambda p: {},
+    "commit_plain": lambda p: dict(protect=False),
+    "commit_phrases": lambda p: dict(dictionary=p["phrase_dictionary"]),
+    "commit_el": lambda p: dict(dictionary=p["dictionary_el"]),
+    "commit_two": lambda p: dict(languages=two_languages(p)),
+}
+LANGUAGE_ROWS = ("commit", "commit_el", "commit_two")
+
+
+def commit_config(paths, **updates):
+    config = dict(path=paths["records"], dictionary=paths["dictionary"], alpha=0.9,
+                  seq_length=SEQ_LENGTH, batch_size=BATCH_SIZE)
+    config.update(updates)
+    return config
+
+
 def make_commit(paths, tokenizer, **updates):
     """``commit`` on raw Alpaca records: formatted, mixed at alpha 0.9 with protected spans
     kept, tokenized and packed on the fly (the defaults)."""
     from easylm_commit.dataset_types import CommitDataset
 
-    config = dict(path=paths["records"], dictionary=paths["dictionary"], alpha=0.9,
-                  seq_length=SEQ_LENGTH, batch_size=BATCH_SIZE)
-    config.update(updates)
+    config = commit_config(paths, **updates)
     ds = CommitDataset(CommitDataset.get_default_config(config), tokenizer)
     last = [None]
 
@@ -192,8 +223,8 @@ def make_paper(paths, tokenizer):
     return paper_code.paper_batches(Rows(), processor, BATCH_SIZE, SEQ_LENGTH), lambda: count[0]
 
 
-PIPELINES = {"commit": make_commit, "commit_plain": lambda p, t: make_commit(p, t, protect=False),
-             "commit_phrases": lambda p, t: make_commit(p, t, dictionary=p["phrase_dictionary"]),
+PIPELINES = {**{name: (lambda p, t, updates=updates: make_commit(p, t, **updates(p)))
+                for name, updates in COMMIT_ROWS.items()},
              "easylm": make_easylm, "paper": make_paper}
 
 
@@ -204,10 +235,8 @@ def epoch_tokens(name, paths, tokenizer):
     if name.startswith("commit"):
         from easylm_commit.dataset_types import CommitDataset, built_chunks
 
-        ds = CommitDataset(CommitDataset.get_default_config(dict(
-            path=paths["records"], alpha=0.9, protect=name != "commit_plain",
-            dictionary=paths["phrase_dictionary" if name == "commit_phrases" else "dictionary"])),
-            tokenizer)
+        ds = CommitDataset(CommitDataset.get_default_config(
+            commit_config(paths, **COMMIT_ROWS[name](paths))), tokenizer)
         chunks = built_chunks(ds.transform, ds._records(), 0, 0, 1, n)
         return sum(len(t) for _, _, t, _ in next(chunks).examples)
     if name == "easylm":
@@ -252,6 +281,7 @@ class Timed:
 
     def __init__(self, label, tokens_per_pass=None, n_records=0):
         self.label, self.times, self.cpu_times = label, [], []
+        self.load_times, self.load_cpu_times = [], []  # the dictionary loads inside each run
         self.tokens = tokens_per_pass
         self.n = n_records
         if tokens_per_pass:
@@ -260,9 +290,12 @@ class Timed:
         else:
             self.batches, self.records = 0, n_records
 
-    def add(self, wall_cpu):
+    def add(self, wall_cpu, load=None):
         self.times.append(wall_cpu[0])
         self.cpu_times.append(wall_cpu[1])
+        if load is not None:
+            self.load_times.append(load[0])
+            self.load_cpu_times.append(load[1])
 
     @property
     def seconds(self):
@@ -279,6 +312,19 @@ class Timed:
     @property
     def cpu_rps(self):
         return self.records / self.cpu_seconds
+
+    @property
+    def rps_without_load(self):
+        """Records/s with the dictionary loads taken out of each run (median of the runs)."""
+        return self.records / statistics.median(t - l for t, l in zip(self.times, self.load_times))
+
+    @property
+    def cpu_rps_without_load(self):
+        return self.records / statistics.median(t - l for t, l in zip(self.cpu_times, self.load_cpu_times))
+
+    @property
+    def load_seconds(self):
+        return statistics.median(self.load_times)
 
     @property
     def tokens_per_record(self):
@@ -304,15 +350,48 @@ class Clock:
         return self.wall, self.cpu
 
 
+class LoadClock:
+    """Wall and CPU time spent in ``BilingualDictionary.load`` inside a ``with`` block (the
+    dictionary loads of a dataset's construction: one per language)."""
+
+    def __enter__(self):
+        from easylm_commit.dictionary import BilingualDictionary
+
+        self.wall = self.cpu = 0.0
+        self._raw = BilingualDictionary.__dict__["load"]
+        load = self._raw.__func__
+
+        def timed(cls, *args, **kwargs):
+            t0, c0 = time.perf_counter(), time.process_time()
+            try:
+                return load(cls, *args, **kwargs)
+            finally:
+                self.wall += time.perf_counter() - t0
+                self.cpu += time.process_time() - c0
+
+        BilingualDictionary.load = classmethod(timed)
+        return self
+
+    def __exit__(self, *exc):
+        from easylm_commit.dictionary import BilingualDictionary
+
+        BilingualDictionary.load = self._raw
+
+    @property
+    def times(self):
+        return self.wall, self.cpu
+
+
 def time_pipeline(make, paths, tokenizer, row):
-    with Clock() as clock:
+    """``(wall, cpu)`` of one whole run, and the same of its dictionary loads."""
+    with LoadClock() as loads, Clock() as clock:
         batches, read = make(paths, tokenizer)
         for _ in range(row.batches):
             next(batches)
     if read() > paths["n_records"]:
         raise RuntimeError(f"{row.label}: read {read()} records, past the first pass")
     del batches
-    return clock.times
+    return clock.times, loads.times
 
 
 # -- stages alone ---------------------------------------------------------------------------
@@ -634,6 +713,89 @@ def measure_memory(paths, workdir, size_gb, tok_dir):
             os.remove(big)
 
 
+# -- memory with two languages (issue 21: it grows with the dictionaries, not the records) ----
+class PeakRSS:
+    """Peak RSS of this process and its children, sampled every 50 ms in a thread."""
+
+    def __init__(self):
+        import psutil
+
+        self.me, self.peak, self._error = psutil.Process(), 0, psutil.Error
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def rss(self):
+        try:
+            return self.me.memory_info().rss + sum(c.memory_info().rss for c in self.me.children(recursive=True))
+        except self._error:
+            return 0
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.rss())
+            time.sleep(0.05)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.rss())
+        return self.peak
+
+
+def languages_memory_child(args):
+    """One pass of ``commit`` over ``--records-file`` (``--languages``, or Hindi alone), as a
+    training run reads it; prints the RSS once the dataset is built (dictionaries loaded) and
+    the peak RSS of the pass, as JSON."""
+    from easylm_commit.dataset_types import CommitDataset
+
+    sampler = PeakRSS()
+    start = sampler.rss()
+    paths = dict(records=args.records_file, dictionary=args.dictionary)
+    updates = dict(languages=args.languages) if args.languages else {}
+    ds = CommitDataset(CommitDataset.get_default_config(commit_config(paths, **updates)),
+                       fast_tokenizer(args.tokenizer))
+    built = sampler.rss()
+    t0, done, batches = time.perf_counter(), 0, 0
+    for _, metrics in ds:
+        batches += 1
+        done = metrics["dataset_epoch"] * args.docs + metrics["dataset_example_index"]
+        if done >= args.docs:
+            break
+    peak = sampler.stop()
+    print(json.dumps(dict(records=done, batches=batches, rss_start=start, rss_built=built,
+                          peak_rss=peak, seconds=time.perf_counter() - t0)))
+
+
+def measure_languages_memory(paths, workdir, n, tok_dir, log=log):
+    """Peak RSS of a child process making one pass of ``commit`` over N and 4N records, with
+    two languages and with Hindi alone: ``{(languages, records): child's JSON}``. The records
+    files are converted to Arrow beforehand, in this process (the datasets cache, as on any
+    run after a project's first), so that the children measure the pipeline."""
+    from easylm_commit.sources import load_records
+
+    files = {n: paths["records"]}
+    big = inputs.build(workdir, 4 * n, 0, log=log)
+    files[4 * n] = big["records"]
+    for f in files.values():
+        load_records(f)
+    out = {}
+    for langs, count in (("hi+el", n), ("hi+el", 4 * n), ("hi", n), ("hi", 4 * n)):
+        cmd = [sys.executable, os.path.abspath(__file__), "--languages-memory-child",
+               "--records-file", files[count], "--dictionary", paths["dictionary"],
+               "--tokenizer", tok_dir, "--docs", str(count)]
+        if langs == "hi+el":
+            cmd += ["--languages", two_languages(paths)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-3000:])
+        out[langs, count] = json.loads(proc.stdout.strip().splitlines()[-1])
+        r = out[langs, count]
+        log(f"  {langs}, {count} records: built {r['rss_built'] / 2**20:.0f} MiB, "
+            f"peak {r['peak_rss'] / 2**20:.0f} MiB ({r['records']} records, {r['seconds']:.1f} s)")
+    return out
+
+
 # -- main -------------------------------------------------------------------------------------
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -648,6 +810,8 @@ def main():
     p.add_argument("--memory", action="store_true",
                    help="also stream a 0.1 and a 1 GB corpus and compare peak RSS (~10 min on 2 busy cores)")
     p.add_argument("--memory-gb", type=float, default=1.0, help="largest corpus streamed for the memory check")
+    p.add_argument("--languages-only", action="store_true",
+                   help="only the two-language rows (issue 21) beside commit, and their memory check")
     p.add_argument("--skip-workers", action="store_true")
     p.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU core")
     p.add_argument("--workdir", help="keep inputs here and reuse them (default: a temp dir, deleted)")
@@ -658,11 +822,18 @@ def main():
     p.add_argument("--dictionary", help=argparse.SUPPRESS)
     p.add_argument("--tokenizer", help=argparse.SUPPRESS)
     p.add_argument("--docs", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--languages-memory-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--records-file", help=argparse.SUPPRESS)
+    p.add_argument("--languages", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.memory_child:
         return memory_child(args)
+    if args.languages_memory_child:
+        return languages_memory_child(args)
     if args.quick:
         args.repeat, args.memory, args.skip_workers = 3, False, True
+    if args.languages_only:
+        args.memory, args.skip_workers = False, True
 
     easylm_dir = os.environ.get("EASYLM_DIR", "")
     if not easylm_dir or not os.path.isfile(os.path.join(easylm_dir, "EasyLM", "data.py")):
@@ -717,10 +888,13 @@ def run(args, workdir):
         "commit": "commit, raw Alpaca, alpha 0.9, protection on (default)",
         "commit_plain": "commit, protection off (the paper's word model)",
         "commit_phrases": "commit, a dictionary of 20% phrase entries",
+        "commit_el": "commit, Greek alone (en-el, 100K pairs)",
+        "commit_two": "commit, two languages (hi+el, weight 1:1)",
         "easylm": "EasyLM JsonDataset, pre-formatted records",
         "paper": "paper code re-created (slow SentencePiece tokenizer)",
     }
-    for name in PIPELINES:
+    names = list(LANGUAGE_ROWS) if args.languages_only else list(PIPELINES)
+    for name in names:
         tok = paper_tokenizer(tok_dir) if name == "paper" else fast_tokenizer(tok_dir)
         rows[name] = Timed(labels[name], epoch_tokens(name, paths, tok), args.records)
         log(f"{name}: {rows[name].tokens_per_record:.0f} tokens a record, {rows[name].batches} batches a pass")
@@ -736,12 +910,12 @@ def run(args, workdir):
     rows["encoding"] = Timed("  encoding alone (ids + masks of the mixed texts)", None, args.records)
     rows["dict_load"] = Timed("  dictionary load (100K pairs)", None, 0)
 
-    order = list(PIPELINES) + ["sentencepiece", "stages"]
+    order = names + ([] if args.languages_only else ["sentencepiece", "stages"])
     for r in range(args.repeat):
         for name in order[r % len(order):] + order[:r % len(order)]:
             if name in PIPELINES:
                 tok = paper_tokenizer(tok_dir) if name == "paper" else fast_tokenizer(tok_dir)
-                rows[name].add(time_pipeline(PIPELINES[name], paths, tok, rows[name]))
+                rows[name].add(*time_pipeline(PIPELINES[name], paths, tok, rows[name]))
             elif name == "sentencepiece":
                 rows[name].add(time_sentencepiece(model_file, prompts, responses))
             else:
@@ -759,6 +933,14 @@ def run(args, workdir):
         log(f"repeat {r + 1}/{args.repeat} (load {os.getloadavg()[0]:.2f}), records/s wall (cpu): " + "  ".join(
             f"{k}={rows[k].records / rows[k].times[-1]:,.0f} ({rows[k].records / rows[k].cpu_times[-1]:,.0f})"
             for k in rows if rows[k].times and rows[k].records))
+
+    languages_memory = None
+    if not args.quick:
+        log(f"memory: one pass of commit over {args.records} and {4 * args.records} records, "
+            "two languages and Hindi alone (child processes)")
+        languages_memory = measure_languages_memory(paths, workdir, args.records, tok_dir)
+    if args.languages_only:
+        return report_languages(args, rows, pinned, languages_memory)
 
     log("where the time goes in commit")
     shares, profiled_wall = time_breakdown(paths, tok_dir, rows["commit"])
@@ -778,10 +960,78 @@ def run(args, workdir):
             log(f"memory: streaming a {gb} GB corpus through codemix_clm")
             memory[gb] = measure_memory(paths, workdir, gb, tok_dir)
 
-    report(args, rows, routes, pinned, shares, profiled_wall, workers, memory)
+    report(args, rows, routes, pinned, shares, profiled_wall, workers, memory, languages_memory)
+    print()
+    report_languages(args, rows, pinned, languages_memory, header=False)
 
 
-def report(args, rows, routes, pinned, shares, profiled_wall, workers, memory):
+def report_languages(args, rows, pinned, memory, header=True):
+    """The two-language rows (issue 21) and their memory check."""
+    one, el, two = (rows[k] for k in LANGUAGE_ROWS)
+    if header:
+        print(f"Records per second, one process, start-up included: {args.records} Alpaca-like records, "
+              f"{BATCH_SIZE}x{SEQ_LENGTH} batches,")
+        print(f"Mistral 7B v0.1 tokenizer (32K SentencePiece BPE, from mistral-common); medians of "
+              f"{args.repeat} interleaved repeats;")
+        print(f"{pinned}; load average {os.getloadavg()[0]:.2f} at the end.")
+        print()
+    print("Two languages in one run (issue 21): the same records and tokenizer, side by side; "
+          "'without loads':")
+    print("each run less its dictionary loads (one 100K-pair dictionary for one language, two for two).")
+    print(f"{'':58s} {'------------ wall clock ------------':>36s} {'--------- CPU time ---------':>29s}")
+    print(f"{'':58s} {'records/s':>10s} {'spread':>7s} {'w/o loads':>10s} {'loads':>6s} "
+          f"{'records/s':>10s} {'w/o loads':>10s} {'tok/rec':>8s}")
+    for r in (one, el, two):
+        spread = (max(r.times) - min(r.times)) / r.seconds
+        print(f"{r.label:58s} {r.rps:10,.0f} {spread:7.0%} {r.rps_without_load:10,.0f} "
+              f"{r.load_seconds:5.2f}s {r.cpu_rps:10,.0f} {r.cpu_rps_without_load:10,.0f} "
+              f"{r.tokens_per_record:8.0f}")
+    target = TARGETS["two_languages"]
+    print(f"  {'':44s} {'wall':>7s} {'CPU':>7s}")
+    for label, a, b in (
+            ("two languages / Hindi alone, start-up included", two.rps / one.rps, two.cpu_rps / one.cpu_rps),
+            ("two languages / Hindi alone, without the loads", two.rps_without_load / one.rps_without_load,
+             two.cpu_rps_without_load / one.cpu_rps_without_load),
+            ("two languages / Greek alone, start-up included", two.rps / el.rps, two.cpu_rps / el.cpu_rps)):
+        print(f"  {label:44s} {a:6.2f}x {b:6.2f}x  {'PASS' if a >= target else 'FAIL'} (target >= {target}x)")
+    if memory:
+        n = args.records
+        two_n, two_4n = memory["hi+el", n], memory["hi+el", 4 * n]
+        one_n, one_4n = memory["hi", n], memory["hi", 4 * n]
+        growth = two_4n["peak_rss"] / two_n["peak_rss"] - 1
+        mib = 2 ** 20
+        print()
+        print("Peak RSS of a child process making one pass of commit (built: once the dataset is "
+              "constructed, its dictionaries loaded):")
+        for label, r_n, r_4n in (("two languages (hi+el)", two_n, two_4n), ("Hindi alone", one_n, one_4n)):
+            print(f"  {label:22s} {n:6d} records: built {r_n['rss_built'] / mib:5.0f} MiB, peak "
+                  f"{r_n['peak_rss'] / mib:5.0f} MiB; {4 * n:6d} records: built {r_4n['rss_built'] / mib:5.0f} "
+                  f"MiB, peak {r_4n['peak_rss'] / mib:5.0f} MiB ({r_4n['peak_rss'] / r_n['peak_rss'] - 1:+.1%})")
+        print(f"  {f'two languages, N -> 4N records: peak RSS within 10%':54s} "
+              f"{growth:+6.1%}  {'PASS' if growth <= TARGETS['languages_memory_growth'] else 'FAIL'}")
+        print(f"  the second language's dictionary at {n} records: "
+              f"{(two_n['peak_rss'] - one_n['peak_rss']) / mib:+.0f} MiB of peak RSS "
+              f"({(two_n['rss_built'] - one_n['rss_built']) / mib:+.0f} MiB once built); "
+              f"{3 * n} more records with two languages: {(two_4n['peak_rss'] - two_n['peak_rss']) / mib:+.0f} MiB")
+    if header and args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(
+                records_per_s={k: rows[k].rps for k in LANGUAGE_ROWS},
+                records_per_cpu_s={k: rows[k].cpu_rps for k in LANGUAGE_ROWS},
+                seconds={k: rows[k].times for k in LANGUAGE_ROWS},
+                cpu_seconds={k: rows[k].cpu_times for k in LANGUAGE_ROWS},
+                tokens_per_record={k: rows[k].tokens_per_record for k in LANGUAGE_ROWS},
+                **languages_json(rows, memory)), f, indent=1)
+
+
+def languages_json(rows, memory):
+    return dict(
+        records_per_s_without_loads={k: rows[k].rps_without_load for k in LANGUAGE_ROWS},
+        load_seconds={k: rows[k].load_times for k in LANGUAGE_ROWS},
+        languages_memory={f"{langs} {n}": v for (langs, n), v in (memory or {}).items()})
+
+
+def report(args, rows, routes, pinned, shares, profiled_wall, workers, memory, languages_memory=None):
     c = rows["commit"]
     print(f"Records per second, one process, start-up included: {args.records} Alpaca-like records, "
           f"{BATCH_SIZE}x{SEQ_LENGTH} batches,")
@@ -852,6 +1102,7 @@ def report(args, rows, routes, pinned, shares, profiled_wall, workers, memory):
                 tokens_per_record={k: r.tokens_per_record for k, r in rows.items() if r.tokens},
                 profile=dict(shares), workers=workers,
                 memory={str(k): v for k, v in (memory or {}).items()},
+                **languages_json(rows, languages_memory),
             ), f, indent=1)
 
 
