@@ -342,7 +342,8 @@ def build_steps(args: argparse.Namespace, config: dict, steps_per_epoch: dict,
     for r in tuned:
         name = slug(r)
         steps.append(Step(
-            f"{prefix}to_hf_{name}", "EasyLM checkpoint -> Hugging Face model (EasyLM's convert_easylm_to_hf)",
+            f"{prefix}to_hf_{name}",
+            "EasyLM checkpoint -> Hugging Face model (EasyLM's convert_easylm_to_hf)",
             [python, "-m", "EasyLM.models.llama.convert_easylm_to_hf",
              f"--load_checkpoint=params::{checkpoints[r]}",
              f"--output_dir={os.path.join(out, 'hf', name)}", *llama],

@@ -271,8 +271,9 @@ def resolve(args: argparse.Namespace) -> None:
         from easylm_commit import demo
         from easylm_commit.eval.harness import check_local_data
 
-        # The embedded sets are Hindi (MLQA, XQuAD, MLQA's dev set) and Greek (XQuAD); tasks in other languages
-        # are read from the hub, as without --demo, rather than failing on the demo's folder.
+        # The embedded sets are Hindi (MLQA, XQuAD, MLQA's dev set) and Greek (XQuAD); tasks
+        # in other languages are read from the hub, as without --demo, rather than failing on
+        # the demo's folder.
         try:
             check_local_data(demo.DEMO_QA, args.tasks)
         except UserError:
