@@ -193,9 +193,14 @@ def parse(spec: str, *, commit_config: Mapping[str, Any], codemix_clm_config: Ma
     """
     where = ""
     text = spec.strip()
+    codes = bool(CODES.fullmatch(text)) and text != "demo" and not os.path.exists(text)
+    if dictionary and not codes:
+        # Every entry of a list names its dictionary, so this one would be read by no language.
+        raise UserError("--dictionary with a --languages list: each language names its dictionary "
+                        "in the list (drop --dictionary, or give codes: --languages hi,el)")
     if text == "demo":
         entries = languages.demo(options.CODEMIX_CLM)
-    elif CODES.fullmatch(text) and not os.path.exists(text):
+    elif codes:
         entries = from_codes([c.strip() for c in text.split(",")], dictionary=dictionary,
                              corpus=corpus, corpus_name=corpus_name, demo=demo)
     else:

@@ -257,6 +257,8 @@ def test_dry_run_with_separate_adds_each_languages_own_model_and_the_comparison(
      "--dictionary en-hi.txt: with several --languages, name each language's file with {lang}"),
     (["--languages", "hi,el", "--corpus", "hindi.jsonl"],
      "--corpus hindi.jsonl: with several --languages, name each language's file with {lang}"),
+    (["--languages", "demo", "--dictionary", "en-{lang}.txt"],
+     "--dictionary with a --languages list: each language names its dictionary in the list"),
     (["--languages", "hi,el", "--target", "hi"], "--target and --languages: give one"),
     (["--separate"], "--separate needs --languages"),
     (["--languages", "hi,el", "--separate", "--runs", "llama"], "--separate: none of --runs trains a model"),
