@@ -55,8 +55,10 @@ HELPS = {
     "doctor": "check EasyLM, package versions, the patch and the dataset registry",
     "patch": "apply (or --check / --revert) the dataset-registry patch to an EasyLM checkout",
     "eval": "run the paper's QA benchmarks with lm-eval",
-    "report": "lm-eval results -> the paper's Tables 2 and 6; --select-by chooses a run",
-    "plan": "the paper's experiment for one language: checks, then every step, resumable",
+    "report": "lm-eval results -> the paper's Tables 2 and 6; --select-by chooses a run; "
+              "--separate: a joint model beside each language's own",
+    "plan": "the paper's experiment for one language (or one joint model for several: "
+            "--languages): checks, then every step, resumable",
     "fetch": "download the dictionaries, Alpaca, the test sets and a Wikipedia shard, verified",
 }
 

@@ -16,6 +16,13 @@ explicit ``--llama.*`` flags, not taken from a preset name: LLaMA-2's ``rms_norm
 context length differ from EasyLM's ``llama_7b`` preset, and a preset that disagrees with
 the weights converts without complaint and trains a different model.
 
+Several target languages (``plan --languages``, ``easylm_commit.joint``) make one joint model:
+the same steps, with the alignment and the tuning reading the language lists
+(``--train_dataset.<type>.languages``) instead of one dictionary and corpus, and each language's
+test sets evaluated. With ``--separate`` each language also gets its own model, built by the same
+steps from its one-entry lists under ``separate/<lang>/`` (``build_steps(prefix=..., base=...)``:
+the base checkpoint is converted once), and the report sets the joint model's scores beside them.
+
 ``build_steps`` only builds commands (``resumable.Step``); nothing here runs them.
 """
 
@@ -133,6 +140,29 @@ def default_tasks(target: str) -> list[str]:
     return [f"commit_{d}{suffix}" for suffix in ("", "_en") for d in sets]
 
 
+def tasks_of(tasks: Sequence[str], lang: str) -> list[str]:
+    """The tasks of ``tasks`` whose test set is in language ``lang`` (``commit_xquad_el_en`` is el)."""
+    from easylm_commit.eval import task_set
+
+    return [t for t in tasks if task_set(t).split("_")[1] == lang]
+
+
+def segmenter(args: argparse.Namespace) -> str:
+    """The word segmenter of the run: ``thai`` (pythainlp required) when a target is Thai.
+
+    Args:
+        args: ``plan``'s resolved command line (``target``, or ``joint``'s languages).
+    """
+    joint = getattr(args, "joint", None)
+    codes = joint.codes if joint is not None else [args.target]
+    return "thai" if "th" in codes else "default"
+
+
+def language_files(out: str) -> dict[str, str]:
+    """Where a joint run's language lists are written, per dataset type: ``OUT/languages/<type>.json``."""
+    return {t: os.path.join(out, "languages", f"{t}.json") for t in (options.COMMIT, options.CODEMIX_CLM)}
+
+
 def _dtype_bytes(dtype):
     return 4 if dtype in ("fp32", "float32") else 2
 
@@ -178,9 +208,13 @@ def _schedule(lr, steps, warmup):
 
 
 def build_steps(args: argparse.Namespace, config: dict, steps_per_epoch: dict,
-                python: str | None = None, easylm_dir: str | None = None) -> list[Step]:
+                python: str | None = None, easylm_dir: str | None = None, *,
+                prefix: str = "", base: str | None = None,
+                compare: Sequence[tuple[str, str, str]] = ()) -> list[Step]:
     """The steps for ``args.runs``. The dataset flags are written by ``options.easylm_flags``,
-    which refuses a key the dataset type does not have.
+    which refuses a key the dataset type does not have. With ``args.joint`` (several
+    languages) the datasets read ``language_files(args.out)`` instead of one dictionary and
+    corpus.
 
     Args:
         args: ``plan``'s resolved command line.
@@ -189,6 +223,12 @@ def build_steps(args: argparse.Namespace, config: dict, steps_per_epoch: dict,
             where unknown: the command shows a placeholder).
         python: the interpreter the steps run (default this one).
         easylm_dir: EasyLM checkout put on ``PYTHONPATH`` (default ``$EASYLM_DIR``).
+        prefix: put before every step's name (``hi.``: the steps of language hi's own model
+            in a joint run's list; the conversion ``convert_base`` keeps its name).
+        base: an EasyLM checkpoint of the base model that another step named
+            ``convert_base`` makes: no conversion step of their own.
+        compare: ``(row name, results file, step)`` of other models' runs for the report's
+            joint-vs-separate table (``report --separate``); the report comes after each step.
     """
     python = python or sys.executable
     out = os.path.abspath(args.out)
@@ -197,8 +237,11 @@ def build_steps(args: argparse.Namespace, config: dict, steps_per_epoch: dict,
     llama = llama_flags(config, args.base_model)
     train_module = ("easylm_commit.llama_train" if args.train_route == "launcher"
                     else "EasyLM.models.llama.llama_train")
-    segmenter = "thai" if args.target == "th" else "default"
-    base = os.path.join(out, "base", "streaming_params")
+    segmenter_name = segmenter(args)
+    joint = getattr(args, "joint", None)
+    lists = language_files(out)
+    shared_base = base is not None
+    base = base or os.path.join(out, "base", "streaming_params")
     runs = [r for r in args.runs]
     tuned = [r for r in runs if RUNS[r].mode]
     steps = []
@@ -214,7 +257,7 @@ def build_steps(args: argparse.Namespace, config: dict, steps_per_epoch: dict,
                 "--logger.online=False", f"--logger.output_dir={os.path.join(out, 'runs')}",
                 f"--logger.experiment_id={run_name}"]
 
-    if tuned:
+    if tuned and not shared_base:
         steps.append(Step(
             "convert_base", "Hugging Face LLaMA -> EasyLM checkpoint (EasyLM's convert_hf_to_easylm)",
             [python, "-m", "EasyLM.models.llama.convert_hf_to_easylm",
@@ -227,20 +270,35 @@ def build_steps(args: argparse.Namespace, config: dict, steps_per_epoch: dict,
         run_dir = os.path.join(out, "runs", key)
         # optax's warmup-cosine schedule needs at least one step after the warmup.
         warmup = min(args.align_warmup, args.align_steps - 1)
+        if joint is None:
+            data_flags = [*corpus_flags(args), *options.easylm_flags(
+                options.CODEMIX_CLM, text_field=args.corpus_field, dictionary=args.dictionary)]
+            inputs = [args.dictionary] + ([args.corpus] if os.path.exists(args.corpus) else [])
+        else:
+            # Each entry names its corpus; streaming reads a hub corpus lazily (and a local
+            # file as well), so one local-only list memory-maps its files as one corpus would.
+            local = all(os.path.exists(l.path) for l in joint.codemix_clm)
+            data_flags = options.easylm_flags(
+                options.CODEMIX_CLM, languages=lists[options.CODEMIX_CLM],
+                text_field=args.corpus_field, streaming=not local,
+                stopping_strategy=args.stopping_strategy)
+            inputs = [lists[options.CODEMIX_CLM], *joint_inputs(joint, options.CODEMIX_CLM)]
         argv = common_train(key, base, args.align_steps, warmup, args.log_freq) + [
-            f"--train_dataset.type={options.CODEMIX_CLM}", *corpus_flags(args),
+            f"--train_dataset.type={options.CODEMIX_CLM}", *data_flags,
             *options.easylm_flags(
-                options.CODEMIX_CLM, text_field=args.corpus_field, dictionary=args.dictionary,
-                reverse_dictionary=True, segmenter=segmenter, alpha=alpha,
+                options.CODEMIX_CLM, reverse_dictionary=True, segmenter=segmenter_name, alpha=alpha,
                 seq_length=args.seq_length, batch_size=args.batch_size,
                 tokenizer_processes=args.tokenizer_processes),
             *args.train_flag]
         what = (f"code-mixed alignment, target-language text mixed into English (alpha {alpha})"
                 if alpha else "plain causal LM on the target-language corpus (alpha 0)")
-        inputs = [args.dictionary] + ([args.corpus] if os.path.exists(args.corpus) else [])
-        steps.append(Step(step_name, f"{what}, {args.align_steps} steps", argv,
+        if joint is not None:
+            what = what.replace("target-language", "/".join(joint.codes))
+            if len(joint.codes) > 1:
+                what = what.replace("corpus", "corpora, interleaved")
+        steps.append(Step(prefix + step_name, f"{what}, {args.align_steps} steps", argv,
                           outputs=[run_dir], inputs=inputs, env=env,
-                          after=["convert_base"], phase="align"))
+                          after=["convert_base"] if not shared_base else [], phase="align"))
 
     checkpoints = {}
     for r in tuned:
@@ -255,31 +313,41 @@ def build_steps(args: argparse.Namespace, config: dict, steps_per_epoch: dict,
             total = args.epochs * spe
             warmup = min(-(-total * 3 // 100), total - 1)  # 3%, rounded up
         load = base
-        after = ["convert_base"]
+        after = ["convert_base"] if not shared_base else []
         if run.align:
             load = os.path.join(out, "runs", run.align, "streaming_params")
-            after = [ALIGNMENTS[run.align][1]]
+            after = [prefix + ALIGNMENTS[run.align][1]]
+        if joint is None:
+            data_flags = options.easylm_flags(options.COMMIT, dictionary=args.dictionary)
+            inputs = [data, args.dictionary]
+        else:
+            data_flags = options.easylm_flags(options.COMMIT, languages=lists[options.COMMIT],
+                                              language_sampling=args.language_sampling)
+            inputs = [data, lists[options.COMMIT], *joint_inputs(joint, options.COMMIT)]
         argv = common_train(name, load, total, warmup, args.log_freq) + [
             f"--train_dataset.type={options.COMMIT}",
+            *options.easylm_flags(options.COMMIT, path=data), *data_flags,
             *options.easylm_flags(
-                options.COMMIT, path=data, dictionary=args.dictionary, mode=run.mode,
-                alpha=args.alpha, template=template, segmenter=segmenter,
+                options.COMMIT, mode=run.mode,
+                alpha=args.alpha, template=template, segmenter=segmenter_name,
                 seq_length=args.seq_length, batch_size=args.batch_size),
             *args.train_flag]
         epochs = f"{args.epochs} epoch(s) = {total} steps" if spe else f"{args.epochs} epoch(s)"
-        steps.append(Step(f"train_{name}", f"{run.about}; {epochs}", argv,
+        about = run.about + (f", languages {', '.join(joint.codes)}" if joint is not None else "")
+        steps.append(Step(f"{prefix}train_{name}", f"{about}; {epochs}", argv,
                           outputs=[os.path.join(out, "runs", name)],
-                          inputs=[data, args.dictionary], env=env, after=after, phase="train"))
+                          inputs=inputs, env=env, after=after, phase="train"))
         checkpoints[r] = os.path.join(out, "runs", name, "streaming_params")
 
     for r in tuned:
         name = slug(r)
         steps.append(Step(
-            f"to_hf_{name}", "EasyLM checkpoint -> Hugging Face model (EasyLM's convert_easylm_to_hf)",
+            f"{prefix}to_hf_{name}",
+            "EasyLM checkpoint -> Hugging Face model (EasyLM's convert_easylm_to_hf)",
             [python, "-m", "EasyLM.models.llama.convert_easylm_to_hf",
              f"--load_checkpoint=params::{checkpoints[r]}",
              f"--output_dir={os.path.join(out, 'hf', name)}", *llama],
-            outputs=[os.path.join(out, "hf", name)], env=env, after=[f"train_{name}"],
+            outputs=[os.path.join(out, "hf", name)], env=env, after=[f"{prefix}train_{name}"],
             phase="to_hf"))
 
     results, labels = [], []
@@ -296,20 +364,41 @@ def build_steps(args: argparse.Namespace, config: dict, steps_per_epoch: dict,
         if args.eval_limit:
             argv += ["--limit", str(args.eval_limit)]
         steps.append(Step(
-            f"eval_{name}", f"{RUNS[r].label}: {', '.join(args.tasks)}", argv,
+            f"{prefix}eval_{name}", f"{RUNS[r].label}: {', '.join(args.tasks)}", argv,
             outputs=[result, os.path.splitext(result)[0] + ".samples.jsonl"],
             inputs=[] if RUNS[r].mode else [args.hf_model],
-            after=[f"to_hf_{name}"] if RUNS[r].mode else [], phase="eval"))
+            after=[f"{prefix}to_hf_{name}"] if RUNS[r].mode else [], phase="eval"))
         results.append(result)
         labels.append(RUNS[r].label)
 
     report = os.path.join(out, "report")
+    separate = [a for label, path, _ in compare for a in ("--separate", f"{label}={path}")]
+    title = "the paper's tables from every result (easylm-commit report)"
+    if compare:
+        title += ", and the joint model's scores beside each language's own model's"
     steps.append(Step(
-        "report", "the paper's tables from every result (easylm-commit report)",
+        prefix + "report", title,
         [python, "-m", "easylm_commit.cli", "report", *results, "--names", *labels,
-         "--out-dir", report],
-        outputs=[report], after=[f"eval_{slug(r)}" for r in runs], phase="report"))
+         *separate, "--out-dir", report],
+        outputs=[report], after=[f"{prefix}eval_{slug(r)}" for r in runs] + [s for _, _, s in compare],
+        phase="report"))
     return steps
+
+
+def joint_inputs(joint: object, dataset_type: str) -> list[str]:
+    """The local files a joint run's list of ``dataset_type`` names (dictionaries, corpora,
+    templates): a step whose input changed is redone.
+
+    Args:
+        joint: the run's languages (``joint.JointLanguages``).
+        dataset_type: ``commit`` or ``codemix_clm``.
+    """
+    files = []
+    for language in joint.of(dataset_type):
+        for key, value in language.values.items():
+            if options.OPTIONS[key].file and value and os.path.isfile(value) and value not in files:
+                files.append(value)
+    return files
 
 
 def until(steps: list[Step], phase: str | None) -> list[Step]:

@@ -96,9 +96,14 @@ def demo(dataset_type: str) -> list[dict]:
     return entries
 
 
-def _relative_to(where: str, value: str) -> str:
+def relative_to(where: str, value: str) -> str:
     """A file named in a local list file: relative names are read from the list's directory
-    (so a list and its dictionaries can move together), as a user reading the file expects."""
+    (so a list and its dictionaries can move together), as a user reading the file expects.
+
+    Args:
+        where: the list file (a path or URL; ``""`` for an inline list: ``value`` as is).
+        value: a file name an entry gives.
+    """
     import os
 
     from easylm_commit import fileio
@@ -110,8 +115,15 @@ def _relative_to(where: str, value: str) -> str:
     return candidate if os.path.exists(candidate) else value
 
 
-def _read_spec(spec: str) -> tuple[str, str]:
-    """The JSON text of ``spec`` and where it came from (``""`` for an inline list)."""
+def read_spec(spec: str) -> tuple[str, str]:
+    """The JSON text of ``spec`` and where it came from (``""`` for an inline list).
+
+    Args:
+        spec: a JSON list inline, or the path or URL of a file holding one.
+
+    Raises:
+        UserError: the file cannot be read.
+    """
     text = spec.strip()
     if text[:1] in ("[", "{"):  # JSON, not a file name
         return text, ""
@@ -128,7 +140,7 @@ def _read_spec(spec: str) -> tuple[str, str]:
 
 
 def parse(spec: str | Sequence[Mapping], config: Mapping[str, Any],
-          dataset_type: str) -> list[Language]:
+          dataset_type: str, *, where: str = "") -> list[Language]:
     """The languages of ``spec``, each checked and completed with ``config``'s values.
 
     Args:
@@ -137,17 +149,18 @@ def parse(spec: str | Sequence[Mapping], config: Mapping[str, Any],
             (``demo``).
         config: the dataset's config: what an entry leaves out.
         dataset_type: ``commit`` or ``codemix_clm`` (which keys an entry may have).
+        where: for a list given as such, the file it was read from (``read_spec``): messages
+            name it and relative file names are read from its directory.
 
     Raises:
         UserError: one line naming the entry (and file): not a list, an empty list, an entry
             that is not an object, a missing or duplicate ``lang``, a missing dictionary, an
             unknown key, a weight <= 0 or a value its option refuses (alpha outside [0, 1]).
     """
-    where = ""
     if isinstance(spec, str) and spec.strip() == "demo":
         spec = demo(dataset_type)
     if isinstance(spec, str):
-        text, where = _read_spec(spec)
+        text, where = read_spec(spec)
         try:
             entries = json.loads(text)
         except json.JSONDecodeError as e:
@@ -203,7 +216,7 @@ def parse(spec: str | Sequence[Mapping], config: Mapping[str, Any],
                 raise UserError(f"{label}: {name} must be a {option.type.__name__}, got {value!r}")
             option.check(value, f"{label}: {name}")
             if option.file and where and name in entry:
-                value = _relative_to(where, value)
+                value = relative_to(where, value)
             values[name] = value
         result.append(Language(lang, float(weight), i, label, values))
     return result

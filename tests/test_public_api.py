@@ -35,6 +35,7 @@ TYPED = [
     "easylm_commit.coverage",
     "easylm_commit.dataset_types",
     "easylm_commit.interleave",
+    "easylm_commit.joint",
     "easylm_commit.languages",
     "easylm_commit.datasets",
     "easylm_commit.demo",

@@ -1,5 +1,6 @@
 """``easylm-commit plan``: the paper's experiment for one target language, from a Hugging Face
-LLaMA to the tables, as one resumable sequence of commands.
+LLaMA to the tables, as one resumable sequence of commands; with ``--languages`` one joint model
+for several (``easylm_commit.joint``), and with ``--separate`` each language's own model beside it.
 
 1. Checks, on the CPU, before any accelerator time is spent: the model folder, tokenizer vs
    checkpoint vocabulary, sequence length vs context, the dictionary and its coverage of the
@@ -30,7 +31,7 @@ from easylm_commit import experiment, options
 from easylm_commit.errors import UserError
 
 if TYPE_CHECKING:
-    from easylm_commit.resumable import Runner
+    from easylm_commit.resumable import Runner, Step
 
 
 # Coverage below this share of words mixes too little to be COMMIT (MUSE en-hi covers about
@@ -77,6 +78,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """
     g = parser.add_argument_group("inputs")
     g.add_argument("--target", help="target language code (hi, el, th, ta, bn, ...; default hi with --demo)")
+    options.add_flag(g, "languages", metavar="LIST",
+                     help="several target languages, one joint model: comma-separated codes "
+                          "(hi,el: each language's files from --dictionary/--corpus/--corpus-name "
+                          "with {lang} in them, or with --demo its embedded demo), or a JSON list "
+                          "(inline, a file or URL, or 'demo') as the datasets' languages key; "
+                          "instead of --target")
+    g.add_argument("--separate", action="store_true",
+                   help="with --languages: also each language's own model (OUT/separate/<lang>), "
+                        "and a joint-vs-separate table in the report")
     g.add_argument("--hf-model", metavar="DIR",
                    help="Hugging Face LLaMA folder (config.json and weights) to start from, or "
                         "an org/name of the hub already downloaded (with --demo: a debug-size "
@@ -93,7 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="machine-translated Alpaca (for the run 'mt')")
     g.add_argument("--demo", action="store_true",
                    help="the embedded English-Hindi demo dictionary, records and corpus where none "
-                        "is given, and a debug-size LLaMA with a tokenizer trained on the demo "
+                        "is given (with --languages hi,el: Hindi's and Greek's), and a debug-size LLaMA with a tokenizer trained on the demo "
                         "text where no --hf-model is (built offline in seconds, once)")
     g.add_argument("--out", required=True, metavar="DIR",
                    help="where checkpoints, logs, results and the report go; rerun with the same "
@@ -113,6 +123,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     alpha = options.default("alpha", options.COMMIT)
     options.add_flag(t, "alpha", default=alpha, help=f"COMMIT's alpha (default {alpha})")
     t.add_argument("--lr", type=float, help="peak learning rate " + _default("lr"))
+    options.add_flag(t, "language_sampling")
+    options.add_flag(t, "stopping_strategy",
+                     help="with --languages: the alignment's epoch of interleaved corpora ends "
+                          "when all were read (all_exhausted, default) or the first (first_exhausted)")
     options.add_flag(t, "batch_size", default=None, help="sequences per step " + _default("batch_size"))
     options.add_flag(t, "seq_length", default=None, help="tokens per sequence " + _default("seq_length"))
     t.add_argument("--mesh-dim", default="1,-1,1",
@@ -176,14 +190,20 @@ def resolve(args: argparse.Namespace) -> None:
     # plan (a dry run too, since the checks read it), reused by every later one.
     args.demo_model = (os.path.join(args.out, DEMO_MODEL)
                        if args.demo and not args.hf_model else None)
+    args.joint = None
+    if args.languages and args.target:
+        raise UserError("--target and --languages: give one (--languages names every target language)")
+    if args.separate and not args.languages:
+        raise UserError("--separate needs --languages (the languages whose own models to train)")
     if args.demo:
         from easylm_commit import demo
 
-        args.target = args.target or "hi"
-        args.dictionary = args.dictionary or demo.DEMO_DICTIONARY
         args.instructions = args.instructions or demo.DEMO_INSTRUCTIONS
-        args.corpus = args.corpus or demo.DEMO_CORPUS
         args.hf_model = args.hf_model or args.demo_model
+        if not args.languages:  # with --languages each language takes its own demo files
+            args.target = args.target or "hi"
+            args.dictionary = args.dictionary or demo.DEMO_DICTIONARY
+            args.corpus = args.corpus or demo.DEMO_CORPUS
     if not args.hf_model:
         raise UserError("--hf-model is required (your LLaMA in Hugging Face format; or --demo "
                         "for a debug-size stand-in)")
@@ -200,20 +220,29 @@ def resolve(args: argparse.Namespace) -> None:
     if args.demo_model:
         xla = os.environ.get("XLA_FLAGS", "")
         args.step_env["XLA_FLAGS"] = xla if XLA_CPU_FIX in xla else f"{xla} {XLA_CPU_FIX}".strip()
-    if not args.target:
-        raise UserError("--target is required (the language code, e.g. hi; or --demo)")
+    if not args.target and not args.languages:
+        raise UserError("--target is required (the language code, e.g. hi; or --languages for "
+                        "several, or --demo)")
     for name in ("dictionary", "instructions"):
-        if not getattr(args, name):
+        if not getattr(args, name) and not (name == "dictionary" and args.languages):
             raise UserError(f"--{name} is required (or --demo for the embedded demo)")
-    args.corpus = args.corpus or "graelo/wikipedia"
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     unknown = [r for r in runs if r not in experiment.RUNS]
     if unknown or not runs:
         raise UserError(f"--runs: unknown run {', '.join(unknown) or '(none given)'}; "
                         f"choose from {', '.join(experiment.RUNS)}")
     args.runs = list(dict.fromkeys(runs))
+    if "mt" in args.runs and args.languages:
+        raise UserError("--runs mt with --languages: the MT row is one language's translated "
+                        "Alpaca with its template; run it with --target")
     if "mt" in args.runs and not args.mt_instructions:
         raise UserError("--runs mt needs --mt-instructions (Alpaca translated into the target language)")
+    if args.separate and not any(experiment.RUNS[r].mode for r in args.runs):
+        raise UserError("--separate: none of --runs trains a model (the base model is the same "
+                        "for every language)")
+    if args.languages:
+        resolve_languages(args)
+    args.corpus = args.corpus or "graelo/wikipedia"
     for name in ("epochs", "align_steps", "save_freq", "log_freq", "tokenizer_processes"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
@@ -227,6 +256,12 @@ def resolve(args: argparse.Namespace) -> None:
         from easylm_commit.eval.harness import expand_tasks
 
         args.tasks = expand_tasks(args.tasks)
+    elif args.joint is not None:
+        args.tasks = [t for code in args.joint.codes for t in experiment.default_tasks(code)]
+        missing = [c for c in args.joint.codes if not experiment.default_tasks(c)]
+        if missing:
+            raise UserError(f"no test set of the paper is in language {', '.join(map(repr, missing))}: "
+                            "name the tasks with --tasks")
     else:
         args.tasks = experiment.default_tasks(args.target)
         if not args.tasks:
@@ -236,8 +271,9 @@ def resolve(args: argparse.Namespace) -> None:
         from easylm_commit import demo
         from easylm_commit.eval.harness import check_local_data
 
-        # The embedded sets are Hindi (MLQA, XQuAD, MLQA's dev set); tasks in other languages
-        # are read from the hub, as without --demo, rather than failing on the demo's folder.
+        # The embedded sets are Hindi (MLQA, XQuAD, MLQA's dev set) and Greek (XQuAD); tasks
+        # in other languages are read from the hub, as without --demo, rather than failing on
+        # the demo's folder.
         try:
             check_local_data(demo.DEMO_QA, args.tasks)
         except UserError:
@@ -252,6 +288,42 @@ def resolve(args: argparse.Namespace) -> None:
     args.easylm_dir = args.easylm_dir or os.environ.get("EASYLM_DIR") or None
     if args.easylm_dir:
         args.easylm_dir = os.path.abspath(args.easylm_dir)
+
+
+def resolve_languages(args: argparse.Namespace) -> None:
+    """``--languages`` parsed for both dataset types (``joint.parse``) into ``args.joint``: an
+    entry's keys left out take the values ``plan`` passes as flags (COMMIT's alpha, the
+    alignment's alpha and corpus field).
+
+    Raises:
+        UserError: the datasets' one-line errors, naming the entry (and file).
+    """
+    from easylm_commit import joint
+
+    options.check_args(args, "alpha")
+    commit = {o.name: o.defaults[options.COMMIT] for o in options.options_of(options.COMMIT)}
+    commit.update(alpha=args.alpha)
+    clm = {o.name: o.defaults[options.CODEMIX_CLM] for o in options.options_of(options.CODEMIX_CLM)}
+    clm.update(alpha=experiment.ALIGNMENTS["align"][0], text_field=args.corpus_field,
+               reverse_dictionary=True)
+    args.joint = joint.parse(args.languages, commit_config=commit, codemix_clm_config=clm,
+                             dictionary=args.dictionary, corpus=args.corpus,
+                             corpus_name=args.corpus_name, demo=args.demo)
+    # The dictionary and corpus flags were each language's pattern; the steps read the lists.
+    args.dictionary = args.corpus_name = None
+
+
+def separate_args(args: argparse.Namespace, code: str) -> argparse.Namespace:
+    """The resolved command line of language ``code``'s own model in a joint run with
+    ``--separate``: its one-entry lists, its test sets, its folder ``OUT/separate/<code>``,
+    every tuned run of ``--runs`` (the base model's row is the joint run's: the same model)."""
+    own = argparse.Namespace(**vars(args))
+    own.joint = args.joint.one(code)
+    own.out = os.path.join(args.out, "separate", code)
+    own.runs = [r for r in args.runs if experiment.RUNS[r].mode]
+    own.tasks = experiment.tasks_of(args.tasks, code) or experiment.default_tasks(code)
+    own.separate = False
+    return own
 
 
 # -- checks ----------------------------------------------------------------------------------
@@ -288,27 +360,38 @@ def _cache_key(*parts):
 
 def run_stats(args: argparse.Namespace, data: str, mode: str | None, template: str = "en",
               tokenizer: bool = True, text_field: str | None = None,
-              cache_writes: list | None = None) -> dict:
+              cache_writes: list | None = None, *, dictionary: str | None = None,
+              langs: object = None, reverse: bool = True) -> dict:
     """What ``easylm-commit stats --json`` prints for these options (``stats.collect``: the same
     numbers a user sees, from the same code, without a second process or parsing its text),
     cached in ``OUT/.plan/stats`` by the inputs' sizes and times so a resumed plan does not
     re-read Alpaca. Raises UserError with stats' own message. New results are appended to
     ``cache_writes`` as (path, result), written only once the checks pass, so a plan that
-    stops at its checks leaves no folder behind."""
+    stops at its checks leaves no folder behind. ``dictionary`` is another than
+    ``--dictionary`` (one language of several); ``langs`` (``joint.JointLanguages``) mixes
+    as the joint run's ``commit`` dataset does (``--languages``, the list inline)."""
     from easylm_commit.commands import stats
 
-    argv = ["--top", "5", "--dictionary", args.dictionary, "--input", data]
+    if langs is not None:
+        listed = json.dumps(langs.entries(options.COMMIT), ensure_ascii=False)
+        argv = ["--top", "5", "--languages", listed, "--language-sampling",
+                args.language_sampling, "--input", data]
+        files = experiment.joint_inputs(langs, options.COMMIT)  # the cache key: their contents
+    else:
+        argv = ["--top", "5", "--dictionary", dictionary or args.dictionary, "--input", data]
+        files = []
     if text_field:
         alpha = options.default("alpha", options.CODEMIX_CLM)
-        argv += ["--text-field", text_field, "--reverse-dictionary", "--alpha", str(alpha)]
+        argv += ["--text-field", text_field, *(["--reverse-dictionary"] if reverse else []),
+                 "--alpha", str(alpha)]
     else:
         argv += ["--mode", mode, "--alpha", str(args.alpha), "--template", template]
-    if args.target == "th":
+    if experiment.segmenter(args) == "thai":
         argv += ["--segmenter", "thai"]
     if tokenizer:
         argv += ["--tokenizer", args.tokenizer, "--batch-size", str(args.batch_size),
                  "--seq-length", str(args.seq_length)]
-    cache = os.path.join(args.out, ".plan", "stats", _cache_key(*argv) + ".json")
+    cache = os.path.join(args.out, ".plan", "stats", _cache_key(*argv, *files) + ".json")
     if os.path.isfile(cache):
         with open(cache, encoding="utf-8") as f:
             return json.load(f)
@@ -386,22 +469,34 @@ def check_tokenizer(args: argparse.Namespace, config: dict | None, checks: Check
     return True
 
 
-def check_data(args: argparse.Namespace, tokenizer_ok: bool,
-               checks: Checks) -> dict[tuple[str, str, str], int | None]:
-    """Dictionary coverage of the data and the steps of an epoch for each tuning run."""
-    from easylm_commit import fileio
+def check_dictionary(path: str, label: str, checks: Checks) -> object:
+    """One dictionary's line (``label``: the language's, before the message); its
+    ``DictionaryStats``, or None when it cannot be read."""
     from easylm_commit.dictionary import BilingualDictionary
 
     try:
-        d = BilingualDictionary.load(args.dictionary).stats()
+        d = BilingualDictionary.load(path).stats()
     except UserError as e:
-        checks.add("FAIL", str(e))
-        d = None
-    else:
-        skipped = (f", {d.skipped_lines} malformed line(s) skipped (first: line "
-                   f"{d.first_skipped_line})" if d.skipped_lines else "")
-        checks.add("warn" if skipped else "ok",
-                   f"dictionary {args.dictionary}: {d.pairs} pairs, {d.sources} words{skipped}")
+        checks.add("FAIL", f"{label}{e}")
+        return None
+    skipped = (f", {d.skipped_lines} malformed line(s) skipped (first: line "
+               f"{d.first_skipped_line})" if d.skipped_lines else "")
+    checks.add("warn" if skipped else "ok",
+               f"{label}dictionary {path}: {d.pairs} pairs, {d.sources} words{skipped}")
+    return d
+
+
+def check_data(args: argparse.Namespace, tokenizer_ok: bool,
+               checks: Checks) -> dict[tuple[str, str, str], int | None]:
+    """Dictionary coverage of the data and the steps of an epoch for each tuning run (with
+    several languages, each language's dictionary and coverage, and the steps of an epoch of
+    the joint run's draw)."""
+    from easylm_commit import fileio
+
+    if args.joint is None:
+        d = check_dictionary(args.dictionary, "", checks)
+    else:  # every language's; the data is checked only if all can be read
+        d = all([check_dictionary(l.dictionary, f"{l.label}: ", checks) for l in args.joint.commit]) or None
     data_files = {"instructions": ("--instructions", args.instructions),
                   "mt": ("--mt-instructions", args.mt_instructions)}
     missing = set()
@@ -429,18 +524,27 @@ def check_data(args: argparse.Namespace, tokenizer_ok: bool,
         data = args.mt_instructions if data_key == "mt" else args.instructions
         try:
             s = run_stats(args, data, mode, template, tokenizer=measure,
-                          cache_writes=args.cache_writes)
+                          cache_writes=args.cache_writes, langs=args.joint)
         except UserError as e:
             checks.add("FAIL", str(e))
             continue
         spe = s["steps_per_epoch"] if measure else args.steps_per_epoch
         steps_per_epoch[(data_key, mode, template)] = spe
-        cov = s["all"]["coverage"]
         cost = (f"{spe} steps/epoch at {args.batch_size} x {args.seq_length}" if spe
                 else "steps/epoch unknown (no tokenizer)")
-        line = (f"{os.path.basename(data)} ({mode}, template {template}): {s['records']} records"
-                + (f", {s['skipped']} bad skipped" if s["skipped"] else "")
-                + f"; dictionary covers {100 * cov:.1f}% of the words; {cost}")
+        line = (f"{os.path.basename(data)} ({mode}, template {template}"
+                + (f", {_languages_said(args)}" if args.joint is not None else "")
+                + f"): {s['records']} records" + (f", {s['skipped']} bad skipped" if s["skipped"] else ""))
+        if args.joint is not None:
+            covs = {code: s["languages"][code]["all"]["coverage"] for code in args.joint.codes}
+            cov = min(covs.values())
+            line += ("; the dictionaries cover " + ", ".join(f"{c} {100 * v:.1f}%" for c, v in covs.items())
+                     + f" of the words; {cost}")
+            if mode != "none" and cov == 0:
+                line += f" ({', '.join(c for c, v in covs.items() if v == 0)})"
+        else:
+            cov = s["all"]["coverage"]
+            line += f"; dictionary covers {100 * cov:.1f}% of the words; {cost}"
         if mode != "none" and cov == 0:
             checks.add("FAIL", line + ": nothing would be mixed (wrong dictionary direction or language?)")
         elif mode != "none" and cov < LOW_COVERAGE:
@@ -450,32 +554,57 @@ def check_data(args: argparse.Namespace, tokenizer_ok: bool,
     return steps_per_epoch
 
 
+def _languages_said(args):
+    codes = args.joint.codes
+    if len(codes) == 1:
+        return f"{codes[0]} alone"
+    how = "each record in each" if args.language_sampling == "each" else "drawn by weight"
+    return f"languages {', '.join(codes)} {how}"
+
+
 def check_corpus(args: argparse.Namespace, checks: Checks) -> None:
     if not any(experiment.RUNS[r].align for r in args.runs):
         return
-    corpus = args.corpus
+    if args.joint is None:
+        check_one_corpus(args, checks, args.corpus, args.dictionary, "", "--corpus")
+        return
+    for language in args.joint.codemix_clm:
+        check_one_corpus(args, checks, language.path, language.dictionary, f"{language.label}: ",
+                         "path", reverse=language.reverse_dictionary, name=language.name)
+
+
+def check_one_corpus(args: argparse.Namespace, checks: Checks, corpus: str, dictionary: str,
+                     label: str, option: str, *, reverse: bool = True, name: str = "") -> None:
+    """One alignment corpus: there, and how much of it the reversed dictionary covers (a
+    local file not too large); ``label`` names the language, ``option`` where the corpus was
+    given."""
     # A hub dataset is org/name (or a legacy bare name): what looks like a file is a file.
     if not os.path.exists(corpus) and (
             corpus.startswith(("/", "./", "../", "~")) or corpus.count("/") > 1
             or corpus.endswith(("/", ".json", ".jsonl", ".txt", ".parquet", ".csv"))):
-        checks.add("FAIL", f"--corpus {corpus}: no such file")
+        checks.add("FAIL", f"{label}{option} {corpus}: no such file")
         return
-    if not os.path.exists(args.corpus):
-        checks.add("warn", f"corpus {args.corpus} is a hub dataset: streamed at training time, "
+    if not os.path.exists(corpus):
+        hub = corpus + (f" ({name})" if name else "")
+        checks.add("warn", f"{label}corpus {hub} is a hub dataset: streamed at training time, "
                            "coverage not checked here (run easylm-commit stats on a local sample)")
         return
-    if os.path.getsize(args.corpus) > CORPUS_CHECK_BYTES:
-        checks.add("warn", f"corpus {args.corpus} is large: coverage not checked here "
+    if os.path.getsize(corpus) > CORPUS_CHECK_BYTES:
+        checks.add("warn", f"{label}corpus {corpus} is large: coverage not checked here "
                            "(run easylm-commit stats --text-field on a sample)")
         return
+    from easylm_commit import fileio
+
+    if fileio.local_path(dictionary) is not None and not os.path.isfile(dictionary):
+        return  # the dictionary's problem, said once by check_data
     try:
-        s = run_stats(args, args.corpus, None, tokenizer=False, text_field=args.corpus_field,
-                      cache_writes=args.cache_writes)
+        s = run_stats(args, corpus, None, tokenizer=False, text_field=args.corpus_field,
+                      cache_writes=args.cache_writes, dictionary=dictionary, reverse=reverse)
     except UserError as e:
-        checks.add("FAIL", str(e))
+        checks.add("FAIL", f"{label}{e}")
         return
     cov = s["all"]["coverage"]
-    line = (f"corpus {os.path.basename(args.corpus)}: {s['records']} records; the reversed "
+    line = (f"{label}corpus {os.path.basename(corpus)}: {s['records']} records; the reversed "
             f"dictionary covers {100 * cov:.1f}% of the words")
     checks.add("FAIL" if cov == 0 else "ok", line + (": nothing would be mixed" if cov == 0 else ""))
 
@@ -579,7 +708,12 @@ def run(args: argparse.Namespace) -> int:
     args.cache_writes = []
     say = (lambda *a: None) if args.quiet else print
     checks = Checks(echo=lambda line: print(line) if not args.quiet or not line.startswith("  ok") else None)
-    say(f"easylm-commit plan: target {args.target}, runs {', '.join(args.runs)} -> {args.out}")
+    if args.joint is None:
+        say(f"easylm-commit plan: target {args.target}, runs {', '.join(args.runs)} -> {args.out}")
+    else:
+        say(f"easylm-commit plan: languages {', '.join(args.joint.codes)} in one joint model"
+            + (", and each language's own model (--separate)" if args.separate else "")
+            + f", runs {', '.join(args.runs)} -> {args.out}")
     if args.demo_model:
         say(f"demo sizes in force (a check of every step in minutes on a CPU, not the paper's "
             f"sizes; a flag given wins): alignment {args.align_steps} steps, tuning "
@@ -591,9 +725,11 @@ def run(args: argparse.Namespace) -> int:
     tokenizer_ok = check_tokenizer(args, config, checks)
     steps_per_epoch = check_data(args, tokenizer_ok, checks)
     check_corpus(args, checks)
+    own = {code: separate_args(args, code) for code in args.joint.codes} if args.separate else {}
+    for code, own_args in own.items():  # each language's own epoch (its dictionary lines are said)
+        own_args.steps_per_epoch_measured = check_data(own_args, tokenizer_ok, checks)
 
-    steps = experiment.build_steps(args, config or _placeholder_config(),
-                                   steps_per_epoch, easylm_dir=args.easylm_dir)
+    steps = build_all_steps(args, config or _placeholder_config(), steps_per_epoch, own)
     steps = experiment.until(steps, args.until)
     runner = Runner(steps, args.out, echo=print)
     pending = runner.pending()
@@ -616,6 +752,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     write_stats_cache(args.cache_writes)
+    for plan_args in ([args] if args.joint is not None else []) + list(own.values()):
+        write_language_files(plan_args)
     try:
         runner.run()
     except StepFailed as e:
@@ -637,6 +775,46 @@ def run(args: argparse.Namespace) -> int:
         say(f"done up to phase {args.until}; run again without --until (or with a later one) "
             "to continue")
     return 0
+
+
+def build_all_steps(args: argparse.Namespace, config: dict, steps_per_epoch: dict,
+                    own: dict[str, argparse.Namespace]) -> list[Step]:
+    """The run's steps: the one model's (or the joint model's), then with ``--separate``
+    each language's own model's (``<lang>.``-named steps, sharing the converted base model),
+    and the joint report last, with each language's results beside the joint model's."""
+    if not own:
+        return experiment.build_steps(args, config, steps_per_epoch, easylm_dir=args.easylm_dir)
+    base = os.path.join(args.out, "base", "streaming_params")
+    compare, separate = [], []
+    for code, own_args in own.items():
+        prefix = f"{code}."
+        separate += experiment.build_steps(own_args, config, own_args.steps_per_epoch_measured,
+                                           easylm_dir=args.easylm_dir, prefix=prefix, base=base)
+        compare += [(experiment.RUNS[r].label,
+                     os.path.join(own_args.out, "results", f"{experiment.slug(r)}.json"),
+                     f"{prefix}eval_{experiment.slug(r)}") for r in own_args.runs]
+    joint = experiment.build_steps(args, config, steps_per_epoch, easylm_dir=args.easylm_dir,
+                                   compare=compare)
+    return joint[:-1] + separate + joint[-1:]
+
+
+def write_language_files(args: argparse.Namespace) -> None:
+    """The lists the steps of a run with ``--languages`` read (``experiment.language_files``),
+    each rewritten only when its contents change: a step's inputs are compared by size and
+    time, so an unchanged list keeps the finished steps finished."""
+    from easylm_commit.atomic import atomic_output
+
+    for dataset_type, path in experiment.language_files(args.out).items():
+        text = json.dumps(args.joint.entries(dataset_type), ensure_ascii=False, indent=1) + "\n"
+        try:
+            with open(path, encoding="utf-8") as f:
+                if f.read() == text:
+                    continue
+        except OSError:
+            pass
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with atomic_output(path) as f:
+            f.write(text)
 
 
 # EasyLM prints each logged step's metrics as a dict of arrays: "'loss': array(6.92, dtype=float32)".

@@ -16,10 +16,16 @@ Scores are percentages (lm-eval stores fractions), printed rounded half up: the 
 rounded numbers, and lm-eval's fractions times 100 carry float noise (a mean of 22.35 can come
 out as 22.349999999999998) that plain float formatting would round down.
 
+**Joint vs separate** (``compare``): with ``--separate NAME=FILE`` (``plan --languages ...
+--separate``), each language's test sets of Tables 2 and 6, the joint model's run NAME (one model
+for all the languages) beside the language's own model's run NAME (FILE), and the difference
+(joint − separate). A set's language is read from the tasks FILE has; one row per run, prompt
+and set.
+
 Files: ``report.md`` (what ``easylm-commit report`` prints: every table, and the selection),
 ``table2.csv``/``table6.csv``/``validation.csv`` (one row per run and prompt, two decimals),
 ``table2_em.png``/``table6_em.png`` (EM per set and row), ``selection.json`` with
-``--select-by``. A table without rows is left out.
+``--select-by``, ``joint_vs_separate.csv`` with ``--separate``. A table without rows is left out.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ LABELS = {
 }
 PROMPTS = {"": "target", "_en": "English"}
 METRICS = ("exact_match", "f1")
+# The sets of the paper's tables, in column order (the joint-vs-separate table's rows).
+TABLE_SETS = tuple(d for sets in TABLES.values() for d in sets)
 # Output file stems of the tables.
 FILES = {"Table 2": "table2", "Table 6": "table6", "Validation": "validation"}
 
@@ -269,11 +277,122 @@ def select(entries: Sequence[Entry], task: str) -> Selection:
     return Selection(task, ranking[0], ranking)
 
 
-def markdown_report(entries: Sequence[Entry], selection: Selection | None = None) -> str:
+# --- Joint vs separate ----------------------------------------------------------------------
+
+@dataclass
+class Comparison:
+    """One line of the joint-vs-separate table: a run, a prompt and a set; (EM, F1) of the
+    joint model and of the language's own model (None where a file lacks the set)."""
+
+    model: str
+    prompt: str
+    set: str
+    joint: tuple[float, float] | None
+    separate: tuple[float, float]
+
+    @property
+    def delta(self) -> tuple[float, float] | None:
+        if self.joint is None:
+            return None
+        return (self.joint[0] - self.separate[0], self.joint[1] - self.separate[1])
+
+    def cells(self) -> list[float | None]:
+        return [*(self.joint or (None, None)), *self.separate, *(self.delta or (None, None))]
+
+
+COMPARISON_HEADER = ("joint EM", "joint F1", "separate EM", "separate F1", "Δ EM", "Δ F1")
+
+
+def parse_separate(values: Sequence[str]) -> list[tuple[str, str]]:
+    """``--separate NAME=FILE`` values as ``(name, file)``.
+
+    Raises:
+        UserError: a value without ``=``, or with an empty name or file.
+    """
+    pairs = []
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise UserError(f"--separate {value}: expected NAME=FILE (a run name of the joint "
+                            "model's results, and one language's own model's results file)")
+        pairs.append((name.strip(), path.strip()))
+    return pairs
+
+
+def compare(joint: Sequence[Entry], separate: Sequence[Entry]) -> list[Comparison]:
+    """The joint-vs-separate rows (module docstring): ``separate`` are the languages' own
+    models, each named as the joint run it is compared with.
+
+    Raises:
+        UserError: a separate run named as no joint run, or two separate files of one run
+            with the same set (which of them is the language's own model?).
+    """
+    names = [e.model for e in joint]
+    seen: dict[tuple[str, str], Path] = {}
+    for e in separate:
+        if e.model not in names:
+            raise UserError(f"--separate {e.model}={e.source}: no joint run is named {e.model!r} "
+                            f"(the joint runs: {', '.join(names)})")
+        for task in e.scores:
+            if task.removeprefix("commit_").removesuffix("_en") not in TABLE_SETS:
+                continue
+            if (e.model, task) in seen:
+                raise UserError(f"--separate {e.model}: {seen[e.model, task]} and {e.source} both "
+                                f"have {task}; give each language's own model once")
+            seen[e.model, task] = e.source
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice and separate:
+        raise UserError(f"run name {', '.join(twice)} given twice; name the runs with --names")
+
+    def pair(scores):
+        return scores["exact_match"], scores["f1"]
+
+    rows = []
+    for j in joint:
+        for suffix in PROMPT_SUFFIXES:
+            for d in TABLE_SETS:
+                task = f"commit_{d}{suffix}"
+                if (j.model, task) not in seen:
+                    continue
+                own = next(e for e in separate if e.model == j.model and task in e.scores)
+                rows.append(Comparison(j.model, PROMPTS[suffix], d,
+                                       pair(j.scores[task]) if task in j.scores else None,
+                                       pair(own.scores[task])))
+    return rows
+
+
+def markdown_comparison(rows: Sequence[Comparison]) -> str:
+    """The joint-vs-separate table in Markdown, under its caption."""
+    lines = ["**Joint vs separate** (EM / F1, %: each language's sets, the joint model — one for "
+             "all the languages — beside the language's own model; Δ = joint − separate; — where "
+             "the joint model has no score)\n",
+             "| model | prompt | set | " + " | ".join(COMPARISON_HEADER) + " |",
+             "|---|---|---|" + "---:|" * len(COMPARISON_HEADER)]
+    for r in rows:
+        lines.append(f"| {r.model} | {r.prompt} | {LABELS[r.set]} | "
+                     + " | ".join(rounded(c) for c in r.cells()) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def comparison_csv(rows: Sequence[Comparison]) -> str:
+    """``joint_vs_separate.csv``: one row per run, prompt and set, two decimals."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["model", "prompt", "set", "joint_em", "joint_f1", "separate_em",
+                     "separate_f1", "delta_em", "delta_f1"])
+    for r in rows:
+        writer.writerow([r.model, r.prompt, r.set] + ["" if c is None else rounded(c, 2) for c in r.cells()])
+    return buf.getvalue()
+
+
+def markdown_report(entries: Sequence[Entry], selection: Selection | None = None,
+                    comparison: Sequence[Comparison] | None = None) -> str:
     """Everything ``easylm-commit report`` prints and writes to ``report.md``."""
     text = markdown_tables(entries)
     if selection is not None:
         text += "\n" + selection.markdown()
+    if comparison:
+        text += "\n" + markdown_comparison(comparison)
     return text
 
 
@@ -309,12 +428,16 @@ def _write_text(path: str | os.PathLike[str], text: str) -> None:
 
 
 def write_report(entries: Sequence[Entry], out_dir: str | os.PathLike[str],
-                 selection: Selection | None = None) -> list[Path]:
+                 selection: Selection | None = None,
+                 comparison: Sequence[Comparison] | None = None) -> list[Path]:
     """Write the report files into ``out_dir`` (see the module docstring); return their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "report.md"]
-    _write_text(paths[0], markdown_report(entries, selection))
+    _write_text(paths[0], markdown_report(entries, selection, comparison))
+    if comparison:
+        paths.append(out_dir / "joint_vs_separate.csv")
+        _write_text(paths[-1], comparison_csv(comparison))
     for table in tables(entries):
         stem = FILES[table.title]
         paths.append(out_dir / f"{stem}.csv")
