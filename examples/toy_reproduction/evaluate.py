@@ -1,11 +1,11 @@
 """Greedy QA evaluation of an EasyLM LLaMA checkpoint, scored with the package's metrics.
 
-    python examples/toy_reproduction/evaluate.py CHECKPOINT_DIR TOKENIZER_DIR EVAL.json LANG
+    python examples/toy_reproduction/evaluate.py CHECKPOINT_DIR TOKENIZER_DIR EVAL.json LANG [TEMPLATE]
 
 ``CHECKPOINT_DIR`` is what EasyLM's ``llama_train`` wrote (``streaming_params`` and
 ``metadata.pkl``, whose ``llama_config`` rebuilds the model). Each item's prompt is the
-training formatter's own Alpaca prompt (``Formatter(mode="none")``), so the model sees the
-layout it was tuned on; the answer is generated greedily until a newline or EOS.
+training formatter's own prompt (``Formatter(mode="none")``, Alpaca's template or TEMPLATE, a
+target-language one), so the model sees the layout it was tuned on; the answer is generated greedily until a newline or EOS.
 
 Why not lm-eval: its ``hf`` model needs the checkpoint converted to PyTorch first (EasyLM's
 ``convert_easylm_to_hf``) and one more copy of the model per condition and seed; the toy's
@@ -41,10 +41,12 @@ def load_checkpoint(checkpoint_dir):
     return config, {"params": params}
 
 
-def prompts_for(items):
+def prompts_for(items, template="en"):
+    """The training formatter's prompts; ``template`` is "en" (Alpaca's) or a template file
+    (a target-language prompt)."""
     from easylm_commit.templates import Formatter
 
-    formatter = Formatter(mode="none")
+    formatter = Formatter(mode="none", template=template)
     return [
         formatter.format(dict(instruction=it["instruction"], input=it["input"], output="")).prompt
         for it in items
@@ -117,12 +119,13 @@ def decode_answer(tokenizer, ids):
     return text.split("\n", 1)[0].strip()
 
 
-def evaluate(checkpoint, tokenizer_dir, items, lang, max_new_tokens=8):
+def evaluate(checkpoint, tokenizer_dir, items, lang, max_new_tokens=8, template="en"):
     """Per-item predictions and mean EM / F1 (in percent) over ``items``.
 
     ``checkpoint`` is a directory or an already loaded ``(config, params)`` pair.
-    ``lang`` selects the metric's normalisation; the toy language ``xx`` gets the package's
-    generic one (NFC, lower case, punctuation removed, whitespace tokens).
+    ``lang`` selects the metric's normalisation; the toy languages ``xx`` and ``yy`` get the
+    package's generic one (NFC, lower case, punctuation removed, whitespace tokens).
+    ``template`` is the prompt's template: "en" (Alpaca's) or a template file.
     """
     from transformers import AutoTokenizer
 
@@ -130,7 +133,7 @@ def evaluate(checkpoint, tokenizer_dir, items, lang, max_new_tokens=8):
 
     config, params = load_checkpoint(checkpoint) if isinstance(checkpoint, str) else checkpoint
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    prompts = prompts_for(items)
+    prompts = prompts_for(items, template)
     # BOS + prompt, as in training (tokens.instruction_tokens).
     prompt_ids = [
         [tokenizer.bos_token_id] + ids
@@ -152,13 +155,13 @@ def evaluate(checkpoint, tokenizer_dir, items, lang, max_new_tokens=8):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 4:
+    if len(argv) not in (4, 5):
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
-    checkpoint, tokenizer_dir, eval_path, lang = argv
+    checkpoint, tokenizer_dir, eval_path, lang = argv[:4]
     with open(eval_path, encoding="utf-8") as fin:
         items = json.load(fin)
-    result = evaluate(checkpoint, tokenizer_dir, items, lang)
+    result = evaluate(checkpoint, tokenizer_dir, items, lang, template=argv[4] if len(argv) == 5 else "en")
     for p in result["predictions"][:5]:
         print(f"{p['id']}: {p['prediction']!r} vs {p['answers']}")
     print(json.dumps({k: result[k] for k in ("exact_match", "f1", "n")}))

@@ -26,23 +26,35 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 # Row order of every table; "align0+commit" is the Table 3 control (alignment by plain
 # target-language CLM, alpha = 0, then COMMIT).
-CONDITIONS = ("pretrained", "none", "naive", "commit", "align+commit", "align0+commit")
+CONDITIONS = ("pretrained", "none", "naive", "commit", "commit-yy", "joint-commit", "align+commit",
+              "align0+commit")
 TUNED = CONDITIONS[1:]
 LABELS = {
     "pretrained": "pretrained (no tuning)",
     "none": "none (plain Alpaca)",
-    "naive": "naive (template mixed too)",
-    "commit": "COMMIT",
-    "align+commit": "Align+COMMIT (CLM alpha 0.5)",
-    "align0+commit": "control: CLM alpha 0 + COMMIT",
+    "naive": "naive (template mixed too, into xx)",
+    "commit": "COMMIT into xx",
+    "commit-yy": "COMMIT into yy",
+    "joint-commit": "joint COMMIT: one model, xx and yy",
+    "align+commit": "Align+COMMIT (xx CLM alpha 0.5)",
+    "align0+commit": "control: xx CLM alpha 0 + COMMIT",
 }
-# (a, b): "a − b" per seed. COMMIT vs none and Align+COMMIT vs COMMIT are the issue's; naive
-# vs none completes Table 4, Align+COMMIT vs the alpha-0 control is Table 3.
-PAIRS = (("commit", "none"), ("naive", "none"), ("commit", "naive"),
-         ("align+commit", "commit"), ("align+commit", "align0+commit"))
+# Scores of a run: each target language asked under its own template (xx, yy: the paper's
+# main prompt) and under the English one (xx+en, yy+en: its "+En prompt"), and the English
+# control (en). world.EVAL_SETS defines them.
+LANGS = ("xx", "xx+en", "yy", "yy+en", "en")
+# (a, b, set): "a − b" per seed on one evaluation set. COMMIT vs none and Align+COMMIT vs
+# COMMIT are issue 13's; naive vs none and COMMIT vs naive are Table 4 (which is about the
+# template, so both prompts are shown); Align+COMMIT vs the alpha-0 control is Table 3; yy's
+# COMMIT vs none repeats the main effect in the second language.
+PAIRS = tuple((a, b, key) for a, b in (("commit", "none"), ("naive", "none"), ("commit", "naive"),
+                                       ("align+commit", "commit"), ("align+commit", "align0+commit"))
+              for key in ("xx", "xx+en")) + (("commit-yy", "none", "yy"), ("commit-yy", "none", "yy+en"))
+# The joint model against each language's own model, on that language's sets (issue 21).
+JOINT_PAIRS = (("joint-commit", "commit", "xx"), ("joint-commit", "commit", "xx+en"),
+               ("joint-commit", "commit-yy", "yy"), ("joint-commit", "commit-yy", "yy+en"),
+               ("joint-commit", "commit", "en"), ("joint-commit", "commit-yy", "en"))
 PRECONDITION_EM = 60.0
-# Scores of a run: the target language and the English control.
-LANGS = ("xx", "en")
 # The precondition's score: is the task learned? (see precondition())
 PRECONDITION_SCORE = "en"
 MARK_BEGIN, MARK_END = "<!-- toy-results:begin -->", "<!-- toy-results:end -->"
@@ -144,8 +156,9 @@ def _t_test(diffs):
     return float(result.statistic), float(result.pvalue)
 
 
-def paired(runs, lang="xx"):
-    """Per-seed differences (same seed, same evaluation items) for each pair in PAIRS.
+def paired(runs, pairs=PAIRS + JOINT_PAIRS):
+    """Per-seed differences (same seed, same evaluation items) for each (a, b, set) of
+    ``pairs`` (PAIRS, then the joint model's JOINT_PAIRS).
 
     Seed level, the comparison: each seed is one tuning run of each condition, independent of
     the other seeds' runs, so per metric the seeds with ``a`` above ``b`` (``positive``;
@@ -160,8 +173,9 @@ def paired(runs, lang="xx"):
     """
     out = []
     index = {(r["condition"], r["seed"]): r for r in runs}
-    for a, b in PAIRS:
-        seeds = sorted(s for (c, s) in index if c == a and (b, s) in index)
+    for a, b, lang in pairs:
+        seeds = sorted(s for (c, s) in index if c == a and (b, s) in index and lang in index[(c, s)]
+                       and lang in index[(b, s)])
         if not seeds:
             continue
         row = dict(a=a, b=b, lang=lang, seeds=seeds)
@@ -200,6 +214,9 @@ def compare_rerun(committed, rerun):
             within = False
             continue
         for lang in LANGS:
+            if lang not in a[condition] or lang not in b[condition]:
+                within &= lang not in a[condition]  # a set the rerun lacks is not a repeat
+                continue
             for metric in ("exact_match", "f1"):
                 mean_a, std_a, _ = a[condition][lang][metric]
                 diff = b[condition][lang][metric][0] - mean_a
@@ -211,7 +228,8 @@ def compare_rerun(committed, rerun):
     identical = sum(
         1 for r in committed["runs"]
         if (r["condition"], r["seed"]) in index
-        and all(r[f"{lang}_em_items"] == index[(r["condition"], r["seed"])][f"{lang}_em_items"] for lang in LANGS)
+        and all(r.get(f"{lang}_em_items") == index[(r["condition"], r["seed"])].get(f"{lang}_em_items")
+                for lang in LANGS)
     )
     return dict(within_spread=within, identical_runs=identical, runs=len(committed["runs"]),
                 max_abs_diff=max((abs(r["diff"]) for r in rows), default=0.0), rows=rows,
@@ -251,13 +269,21 @@ def _count(condition, cell):
     return f"{cell[2]} checkpoint" + ("" if cell[2] == 1 else "s")
 
 
-def main_table(summary):
+def _sets(summary):
+    """The evaluation sets every condition of ``summary`` was scored on, in LANGS order."""
+    return [lang for lang in LANGS if all(lang in langs for langs in summary.values())]
+
+
+def main_table(summary, metric="exact_match"):
+    """One row per condition, one column per evaluation set: ``metric`` (EM or F1)."""
+    name = {"exact_match": "EM", "f1": "F1"}[metric]
+    sets = _sets(summary)
     lines = [
-        "| condition | xx EM | xx F1 | en EM | en F1 | seeds |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| condition | " + " | ".join(f"{lang} {name}" for lang in sets) + " | seeds |",
+        "| --- | " + " | ".join("---" for _ in sets) + " | --- |",
     ]
     for condition, langs in summary.items():
-        cells = [_score(condition, langs[lang][m]) for lang in ("xx", "en") for m in ("exact_match", "f1")]
+        cells = [_score(condition, langs[lang][metric]) for lang in sets]
         lines.append(f"| {condition} | " + " | ".join(cells) + f" | {_count(condition, langs['xx']['exact_match'])} |")
     return "\n".join(lines) + "\n"
 
@@ -285,21 +311,38 @@ TESTS_NOTE = (
 )
 
 
-def paired_table(pairs):
+def _joint(p):
+    return p["a"] == "joint-commit"
+
+
+def paired_table(pairs, note=True):
     lines = [
-        "| xx, a − b | seeds a > b | EM t-test (seeds) | EM per seed | EM mean ± std | F1 per seed | F1 mean ± std "
+        "| a − b | set | seeds a > b | EM t-test (seeds) | EM per seed | EM mean ± std | F1 per seed | F1 mean ± std "
         "| item-level: items a only / b only (sign-test p) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for p in pairs:
         em, f1 = p["exact_match"], p["f1"]
         per = lambda d: ", ".join(f"{x:+.1f}" for x in d["per_seed"])  # noqa: E731
         lines.append(
-            f"| {p['a']} − {p['b']} | {_seeds_up(em)} | {_t(em)} | {per(em)} | "
+            f"| {p['a']} − {p['b']} | {p['lang']} | {_seeds_up(em)} | {_t(em)} | {per(em)} | "
             f"{em['mean']:+.1f} ± {em['std']:.1f} | {per(f1)} | {f1['mean']:+.1f} ± {f1['std']:.1f} | "
             f"{p['a_only']} / {p['b_only']} (p = {p['sign_p']:.2g}) |"
         )
-    return "\n".join(lines) + "\n\n" + TESTS_NOTE
+    return "\n".join(lines) + "\n" + ("\n" + TESTS_NOTE if note else "")
+
+
+def comparisons(pairs):
+    """The paired tables: the paper's comparisons, then the joint model against each
+    language's own model (same seed: same instructions, same steps)."""
+    single = [p for p in pairs if not _joint(p)]
+    joint = [p for p in pairs if _joint(p)]
+    text = paired_table(single, note=False)
+    if joint:
+        text += ("\nOne model for both target languages against each language's own COMMIT model, "
+                 "paired by seed (same instructions and steps; the joint model mixes each record "
+                 "into xx or yy, half each):\n\n" + paired_table(joint, note=False))
+    return text + "\n" + TESTS_NOTE
 
 
 def provenance(results):
@@ -314,6 +357,25 @@ def provenance(results):
     )
 
 
+SETS_NOTE = (
+    "`xx` and `yy` are the two target languages, asked with question and answer in the "
+    "language under the Alpaca template and instruction translated into it (the paper's main "
+    "prompt); `xx+en` and `yy+en` ask the same questions under the English template and "
+    "instruction (the paper's \"+En prompt\"); `en` is the English control (the "
+    "precondition's score)."
+)
+
+
+def tables(results):
+    return (
+        f"EM in %:\n\n{main_table(results['summary'])}\n"
+        f"F1 in %:\n\n{main_table(results['summary'], 'f1')}\n"
+        f"Paired by seed (same pretrained model, same instruction sample and evaluation items; "
+        f"`a − b` in EM/F1 points):\n\n"
+        f"{comparisons(results['paired'])}"
+    )
+
+
 def results_markdown(results):
     pre = results["precondition"]
     n_items = results["runs"][0]["xx"]["n"]
@@ -321,14 +383,10 @@ def results_markdown(results):
         f"{pre['line']}\n\n"
         f"# Toy COMMIT reproduction: results ({results['setting']} setting)\n\n"
         f"{provenance(results)}\n"
-        f"EM and F1 in %, mean ± sample std over seeds (the pretrained row is one checkpoint, "
-        f"scored once); {n_items} questions per language about "
-        f"people whose facts the model only read in pretraining; `xx` is the target language "
-        f"(question and answer in `xx`, Alpaca template and instruction in English), `en` the "
-        f"English control (the precondition's score).\n\n"
-        f"{main_table(results['summary'])}\n"
-        f"Paired by seed (same pretrained model, same instruction sample and evaluation items):\n\n"
-        f"{paired_table(results['paired'])}"
+        f"Mean ± sample std over seeds (the pretrained row is one checkpoint, scored once); "
+        f"{n_items} questions per set about people whose facts the model only read in "
+        f"pretraining. {SETS_NOTE}\n\n"
+        f"{tables(results)}"
     )
 
 
@@ -337,29 +395,26 @@ def readme_block(results):
     return (
         f"**{results['precondition']['line']}**\n\n"
         f"{provenance(results)}\n"
-        f"{main_table(results['summary'])}\n"
-        f"Paired by seed, target language (`a − b`, in EM/F1 points):\n\n"
-        f"{paired_table(results['paired'])}"
+        f"{SETS_NOTE}\n\n"
+        f"{tables(results)}"
     )
 
 
 def top_readme_block(results):
     """The short generated summary in docs/toy.md (linked from the top-level README)."""
     s = results["summary"]
-    rows = ["| condition | xx EM | en EM |", "| --- | --- | --- |"]
-    for c in CONDITIONS:
-        if c in s:
-            rows.append(f"| {c} | {_score(c, s[c]['xx']['exact_match'])} | {_score(c, s[c]['en']['exact_match'])} |")
+    rows = main_table(s).rstrip("\n").splitlines()
     seeds = s["commit"]["xx"]["exact_match"][2] if "commit" in s else 0
-    pairs = ["| xx EM, a − b | seeds a > b | t-test (seeds) | mean ± std | item-level sign-test p |",
-             "| --- | --- | --- | --- | --- |"]
+    pairs = ["| EM, a − b | set | seeds a > b | t-test (seeds) | mean ± std | item-level sign-test p |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for p in results["paired"]:
         em = p["exact_match"]
-        pairs.append(f"| {p['a']} − {p['b']} | {_seeds_up(em)} | {_t(em)} | {em['mean']:+.1f} ± {em['std']:.1f} "
-                     f"| {p['sign_p']:.2g} |")
+        pairs.append(f"| {p['a']} − {p['b']} | {p['lang']} | {_seeds_up(em)} | {_t(em)} "
+                     f"| {em['mean']:+.1f} ± {em['std']:.1f} | {p['sign_p']:.2g} |")
     return (
         f"{results['precondition']['line']} Mean ± std over {seeds} seeds (pretrained: one checkpoint), "
-        f"{results['wall_seconds'] / 60:.0f} min on {results['provenance']['machine_short']}:\n\n"
+        f"{results['wall_seconds'] / 60:.0f} min on {results['provenance']['machine_short']}. "
+        f"{SETS_NOTE}\n\n"
         + "\n".join(rows) + "\n\n"
         + "Paired by seed: the seeds where `a` beats `b` and a two-sided one-sample t-test over the "
         f"per-seed differences (n − 1 degrees of freedom); the sign test is {ITEM_LEVEL}, a guide only.\n\n"
@@ -368,6 +423,8 @@ def top_readme_block(results):
 
 
 # The PNG text chunk that holds what em.png plots (see plot_data).
+PLOT_LABELS = {"xx": "xx, xx prompt", "xx+en": "xx, English prompt", "yy": "yy, yy prompt",
+               "yy+en": "yy, English prompt", "en": "English (control)"}
 PLOT_DATA_KEY = "toy-results plot data"
 
 
@@ -388,10 +445,10 @@ def plot_data(summary):
         ticks=[c.replace("+", "+\n")
                + ("\n(1 checkpoint)" if _one_checkpoint(c, summary[c]["xx"]["exact_match"]) else "")
                for c in conditions],
-        bars=[dict(lang=lang, label=label,
+        bars=[dict(lang=lang, label=PLOT_LABELS[lang],
                    mean=[summary[c][lang]["exact_match"][0] for c in conditions],
                    std=[summary[c][lang]["exact_match"][1] for c in conditions])
-              for lang, label in (("xx", "target language (xx)"), ("en", "English (control)"))],
+              for lang in _sets(summary)],
     )
 
 
@@ -404,18 +461,19 @@ def plot(summary, path):
     data = plot_data(summary)
     conditions = data["conditions"]
     x = range(len(conditions))
-    width = 0.38
-    fig, ax = plt.subplots(figsize=(7.2, 3.4), dpi=100)
+    n = len(data["bars"])
+    width = 0.84 / n
+    fig, ax = plt.subplots(figsize=(10, 3.8), dpi=100)
     for k, bar in enumerate(data["bars"]):
-        ax.bar([i + (k - 0.5) * width for i in x], bar["mean"], width, yerr=bar["std"], capsize=3,
+        ax.bar([i + (k - (n - 1) / 2) * width for i in x], bar["mean"], width, yerr=bar["std"], capsize=2,
                label=bar["label"])
     ax.axhline(data["threshold"], color="gray", lw=0.8, ls="--")
     ax.set_xticks(list(x))
     ax.set_xticklabels(data["ticks"], fontsize=8)
     ax.set_ylabel(data["ylabel"])
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 110)  # room for the legend above the bars
     ax.set_title(data["title"], fontsize=10)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", fontsize=7, ncol=n)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png",

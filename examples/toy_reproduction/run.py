@@ -7,12 +7,16 @@
    ``llama_train`` (``--train_dataset.type=json``), once, shared by every condition and seed;
 3. for each seed, tunes it with ``python -m easylm_commit.llama_train`` (EasyLM's loop with
    this package's dataset types), all with the same steps and learning rates:
-   ``none`` (plain Alpaca), ``naive`` (template mixed too), ``commit``, ``align+commit``
-   (a ``codemix_clm`` alignment phase on the target-language corpus, then COMMIT) and
-   ``align0+commit`` (Table 3's control: the same alignment with alpha 0); ``pretrained`` is
-   the pretrained model alone. The runs of different chains go ``--jobs`` at a time;
-4. evaluates every model on closed-book questions about held-out people, in the target
-   language and in English (greedy until a newline, EM/F1 from ``easylm_commit.eval.metrics``),
+   ``none`` (plain Alpaca), ``naive`` (template mixed too), ``commit`` (into xx),
+   ``commit-yy`` (into the second target language), ``joint-commit`` (one model, each record
+   mixed into xx or yy: the ``languages`` list), ``align+commit`` (a ``codemix_clm``
+   alignment phase on the xx corpus, then COMMIT) and ``align0+commit`` (Table 3's control:
+   the same alignment with alpha 0); ``pretrained`` is the pretrained model alone. The runs
+   of different chains go ``--jobs`` at a time;
+4. evaluates every model on closed-book questions about held-out people, in each target
+   language under its own template (``xx``, ``yy``: the paper's main prompt) and under the
+   English one (``xx+en``, ``yy+en``), and in English (``en``, the control) (greedy until a
+   newline, EM/F1 from ``easylm_commit.eval.metrics``),
    and writes ``results.json``, ``results.md`` and ``em.png`` (``report.py``). The first line
    printed, and of ``results.md``, is the precondition: the English control at >= 60% EM for
    every tuned condition, without which the target-language table is not a result.
@@ -148,11 +152,15 @@ def train(name, module, flags, out, settings, phase, vocab_size, tokenizer, load
     return run_dir, dict(info, reused=False)
 
 
-def commit_flags(path, dictionary, mode, seed, settings):
+def commit_flags(path, dictionary, mode, seed, settings, languages=None):
+    """A tuning run's dataset flags: one target language (``dictionary``) or several (a
+    ``languages`` list file, each record mixed into one language drawn by weight)."""
+    mixing = ([f"--train_dataset.commit.languages={languages}"] if languages
+              else [f"--train_dataset.commit.dictionary={dictionary}"])
     return [
         "--train_dataset.type=commit",
         f"--train_dataset.commit.path={path}",
-        f"--train_dataset.commit.dictionary={dictionary}",
+        *mixing,
         f"--train_dataset.commit.mode={mode}",
         "--train_dataset.commit.alpha=0.9",
         "--train_dataset.commit.shuffle=True",
@@ -189,6 +197,17 @@ def write_instructions(world_out, world_seed, seed, count):
         kb = world.Knowledge(world_seed)
         records = [kb.instruction_record(rng) for _ in range(count)]
         world.write_json(path, records)
+    return path
+
+
+def write_languages(world_out):
+    """The joint model's ``languages`` list: every target language at weight 1, its own
+    dictionary (names relative to the list's folder), the dataset's alpha and mode."""
+    import world
+
+    path = os.path.join(world_out, "languages.json")
+    if not os.path.exists(path):
+        world.write_json(path, [dict(lang=lang, dictionary=f"dict.en-{lang}.txt") for lang in world.TARGETS])
     return path
 
 
@@ -280,21 +299,22 @@ def run(args, argv):
     if os.path.exists(manifest):
         with open(manifest) as fin:
             generated = json.load(fin)
-        if generated.get("world_seed", 0) != args.world_seed or generated.get("size") != size:
+        if (generated.get("world_seed", 0) != args.world_seed or generated.get("size") != size
+                or generated.get("targets") != list(world.TARGETS)):
             raise RunError(f"{out} holds a world made with other settings; use another --out")
     else:
         log(f"writing the synthetic world ({size}, seed {args.world_seed}) to {world_out}")
         generated = world.generate(world_out, seed=args.world_seed, size=size)
-        generated.update(world_seed=args.world_seed, size=size)
+        generated.update(world_seed=args.world_seed, size=size, targets=list(world.TARGETS))
         report.write_atomic(manifest, json.dumps(generated, indent=1))
     paths = generated["paths"]
     from transformers import AutoTokenizer
 
     vocab_size = len(AutoTokenizer.from_pretrained(paths["tokenizer"]))
-    with open(paths["eval_xx"], encoding="utf-8") as fin:
-        eval_xx = json.load(fin)
-    with open(paths["eval_en"], encoding="utf-8") as fin:
-        eval_en = json.load(fin)
+    eval_sets = {}
+    for key in world.EVAL_SETS:
+        with open(paths[f"eval_{key}"], encoding="utf-8") as fin:
+            eval_sets[key] = json.load(fin)
 
     common = dict(out=out, settings=settings, vocab_size=vocab_size, tokenizer=paths["tokenizer"])
     timings = {}
@@ -331,27 +351,33 @@ def run(args, argv):
         model = load_checkpoint(checkpoint)
         row = dict(condition=condition, seed=seed, checkpoint=os.path.relpath(checkpoint, out),
                    made_by=made_by)
-        for lang, items in (("xx", eval_xx), ("en", eval_en)):
-            r = evaluate(model, paths["tokenizer"], items, lang)
-            row[lang] = dict(exact_match=r["exact_match"], f1=r["f1"], n=r["n"])
+        for key, items in eval_sets.items():
+            # Scored as its question language (the metric's normalisation), asked under its
+            # template: xx (target-language template), xx+en (English template), ...
+            r = evaluate(model, paths["tokenizer"], items, world.EVAL_SETS[key][0],
+                         template=world.eval_template(paths, key))
+            row[key] = dict(exact_match=r["exact_match"], f1=r["f1"], n=r["n"])
             # Per-item exact match, in evaluation order: the paired comparisons use it.
-            row[f"{lang}_em_items"] = "".join(str(int(p["exact_match"])) for p in r["predictions"])
-            row[f"{lang}_predictions"] = [
+            row[f"{key}_em_items"] = "".join(str(int(p["exact_match"])) for p in r["predictions"])
+            row[f"{key}_predictions"] = [
                 dict(id=p["id"], prediction=p["prediction"], answers=p["answers"])
                 for p in r["predictions"][:20]
             ]
         row["eval_seconds"] = round(time.time() - start, 1)
-        log(f"  {condition} seed {seed}: xx EM {row['xx']['exact_match']:.1f} F1 {row['xx']['f1']:.1f}"
-            f" | en EM {row['en']['exact_match']:.1f} F1 {row['en']['f1']:.1f}")
+        log(f"  {condition} seed {seed}: EM " + " | ".join(
+            f"{key} {row[key]['exact_match']:.1f}" for key in eval_sets))
         runs.append(row)
         report.write_atomic(results_path, json.dumps(dict(runs=runs), indent=1, ensure_ascii=False))
 
     launcher = "easylm_commit.llama_train"
 
-    def tune(name, alpaca, mode, seed, load):
+    def tune(name, alpaca, mode, seed, load, lang="xx"):
+        # lang: the target language the records are mixed into, or "joint" for every one
+        # (the ``languages`` list, each record drawn into one language by weight).
         log(f"tuning {name}")
-        ckpt, info = train(name, launcher, commit_flags(alpaca, paths["dictionary"], mode, seed, settings),
-                           phase="tune", load=load, **common)
+        flags = (commit_flags(alpaca, None, mode, seed, settings, languages=languages) if lang == "joint"
+                 else commit_flags(alpaca, paths[f"dictionary_{lang}"], mode, seed, settings))
+        ckpt, info = train(name, launcher, flags, phase="tune", load=load, **common)
         timings[name] = info
         log(f"  {name}: loss {info['first_loss']} -> {info['last_loss']} in {info['seconds']} s")
         return ckpt
@@ -362,7 +388,7 @@ def run(args, argv):
         # alignment steps without mixing (alpha 0: plain target-language CLM), then COMMIT.
         log(f"aligning {align}-seed{seed} (alpha {alpha})")
         aligned, info = train(f"{align}-seed{seed}", launcher,
-                              align_flags(paths["xx_corpus"], paths["dictionary"], seed, settings, alpha),
+                              align_flags(paths["xx_corpus"], paths["dictionary_xx"], seed, settings, alpha),
                               phase="align", load=pretrained, **common)
         timings[f"{align}-seed{seed}"] = info
         return tune(f"{align}+commit-seed{seed}", alpaca, "commit", seed, aligned)
@@ -370,11 +396,17 @@ def run(args, argv):
     # Every chain of training runs below depends only on the pretrained model, so they run
     # ``--jobs`` at a time: a llama_train of this size keeps about one CPU core busy, and
     # each run is seeded and deterministic whatever runs beside it.
+    languages = write_languages(world_out)
     chains = {}
     for seed in seeds:
         alpaca = write_instructions(world_out, args.world_seed, seed, generated["sizes"]["instructions"])
         for mode in ("none", "naive", "commit"):
             chains[(mode, seed)] = (tune, (f"{mode}-seed{seed}", alpaca, mode, seed, pretrained))
+        # yy's own COMMIT model, and the joint one: COMMIT on both languages at once, with the
+        # same steps and instructions (each record mixed into xx or yy, half each).
+        chains[("commit-yy", seed)] = (tune, (f"commit-yy-seed{seed}", alpaca, "commit", seed, pretrained, "yy"))
+        chains[("joint-commit", seed)] = (tune, (f"joint-commit-seed{seed}", alpaca, "commit", seed, pretrained,
+                                                 "joint"))
         for align, alpha in (("align", 0.5), ("align0", 0.0)):
             chains[(f"{align}+commit", seed)] = (aligned_then_commit, (align, alpha, alpaca, seed))
     checkpoints = {}

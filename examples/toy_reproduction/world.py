@@ -1,20 +1,25 @@
 """A seeded synthetic world for the toy COMMIT reproduction.
 
-The world is a tiny bilingual universe: an English lexicon and a made-up target language
-("xx", written in Greek letters) that maps every English word to its own target word with
-the same word order. Everything the experiment needs is written by ``generate``:
+The world is a tiny trilingual universe: an English lexicon and two made-up target
+languages, "xx" (Greek letters) and "yy" (Cyrillic letters), each mapping every English word
+to its own target word with the same word order. Everything the experiment needs is written
+by ``generate``:
 
 - ``corpus.jsonl``      English-centric pretraining text ({"text": ...}) stating the facts of a
-                        fixed knowledge base; a few percent of the paragraphs are in the target
+                        fixed knowledge base; a few percent of the paragraphs are in each target
                         language.
-- ``xx_corpus.jsonl``   target-language monolingual text for the alignment phase.
+- ``xx_corpus.jsonl``,  target-language monolingual text for the alignment phase.
+  ``yy_corpus.jsonl``
 - ``alpaca.json``       English Alpaca-format instruction data: mostly closed-book questions
-                        about the tuning people, plus two simple tasks over a paragraph (list
-                        the names, repeat a sentence).
-- ``eval_xx.json``      target-language questions about the held-out people (input and
-                        answers in xx).
-- ``eval_en.json``      the same questions in English, the control.
-- ``dict.en-xx.txt``    a MUSE-format dictionary covering only part of the word types, as real
+                        about the tuning people, plus two simple tasks over a paragraph about a
+                        tuning person (list the names, repeat a sentence).
+- ``eval_<key>.json``   the questions about the held-out people, one set per way of asking
+                        (``EVAL_SETS``): ``xx`` in the target language with the target-language
+                        template and instruction (the paper's main prompt), ``xx+en`` the same
+                        question under the English template and instruction (the paper's "+En
+                        prompt"), the same for ``yy``, and ``en``, the English control.
+- ``template.<lang>.json`` the Alpaca template translated word by word into the language.
+- ``dict.en-<lang>.txt`` a MUSE-format dictionary covering only part of the word types, as real
                         dictionaries do (stratified per word class so every class is covered
                         at the same rate).
 - ``tokenizer/``        a SentencePiece LLaMA tokenizer trained on the generated text.
@@ -23,17 +28,21 @@ Design choices (why the world looks like this):
 - The task is closed-book recall of facts stated in the English pretraining corpus, not
   extraction from a context. The world is a fixed knowledge base (60 people, one answer for
   each of 5 relations); pretraining paragraphs state true facts about one person. A third of
-  the people are held out: their facts are only stated, never asked, and the evaluation asks
-  about them, so instruction tuning can only teach the model to *use* what pretraining put in
+  the people are held out: their facts are only stated in pretraining text, never asked, and
+  never stated or asked in the tuning data (a paragraph task is always about a tuning person,
+  though its sentences may name a held-out person as the answer of that person's fact); the
+  evaluation asks about them, so instruction tuning can only teach the model to *use* what pretraining put in
   it, as with the paper's English-centric LLM. Extraction was tried first and measured (see
   the README): a model this size, pretrained for minutes, copies an answer out of its context
   only after a slow phase change (20% English EM after 1,000 steps), while it memorises
   stated facts quickly.
-- The target language is English-centric in the paper's sense: 4% of the pretraining
-  paragraphs (and the alignment corpus) are translated, about the same world, so the model
-  has seen each held-out fact in the target language a handful of times against hundreds in
-  English; the dictionary covers 60% of the word types. Evaluation asks the held-out
-  questions with question and answer in the target language under the English template.
+- The model is English-centric in the paper's sense: 4% of the pretraining paragraphs are
+  translated into each target language (and the alignment corpora are), about the same world,
+  so the model has seen each held-out fact in a target language a handful of times against
+  hundreds in English; each dictionary covers 60% of the word types. Evaluation asks the
+  held-out questions in each target language twice: under the template and instruction
+  translated into it (the paper's main prompt; the model never saw them in tuning, as COMMIT
+  never mixes the template) and under the English ones.
 - Pretraining paragraphs about tuning people sometimes end with "question : ... answer :
   ..." lines (the question-like text real corpora contain; it also teaches the model that
   stated facts answer questions, which a small model does not infer from statements alone).
@@ -54,6 +63,7 @@ Design choices (why the world looks like this):
 import json
 import os
 import random
+import re
 
 from easylm_commit.atomic import atomic_output
 from easylm_commit.spm_tokenizer import train_llama_tokenizer
@@ -126,9 +136,19 @@ TEMPLATE_WORDS = (
     "context write response appropriately completes the request"
 ).split()
 
-# Greek letters make the target language a distinct script that SentencePiece handles well.
-_CONSONANTS = "βγδζθκλμνξπρστφχ"
-_VOWELS = "αεηιουω"
+# The target languages: (consonants, vowels) of their scripts. Each is a distinct script that
+# SentencePiece handles well, so a target word is never an English piece.
+SCRIPTS = {
+    "xx": ("βγδζθκλμνξπρστφχ", "αεηιουω"),  # Greek letters
+    "yy": ("бгджзклмнпрстфхц", "аеиоуыэ"),  # Cyrillic letters
+}
+TARGETS = tuple(SCRIPTS)
+# The evaluation sets: (question language, template language). "xx" asks in xx under the
+# template and instruction translated into xx (the paper's main prompt), "xx+en" asks the
+# same question under the English ones (the paper's "+En prompt" baseline); "en" is the
+# English control.
+EVAL_SETS = {"xx": ("xx", "xx"), "xx+en": ("xx", "en"), "yy": ("yy", "yy"), "yy+en": ("yy", "en"),
+             "en": ("en", "en")}
 
 
 def _english_vocabulary():
@@ -152,52 +172,81 @@ def _english_vocabulary():
 
 
 class World(object):
-    """The lexicon, its target-language translation and the partial dictionary, from a seed."""
+    """The lexicon, its translations into each target language and the partial dictionaries,
+    from a seed. ``translation`` and ``dictionary`` are xx's (the first target language)."""
 
     def __init__(self, seed=0, dictionary_coverage=0.6):
         self.seed = seed
-        rng = random.Random(f"world-{seed}")
         self.classes = _english_vocabulary()
         self.words = [w for ws in self.classes.values() for w in ws]
-        self.translation = {}
+        self.translations, self.dictionaries = {}, {}
+        for lang in TARGETS:
+            # xx keeps the random stream it had when it was the only target language, so its
+            # words and dictionary are those of the one-language world.
+            rng = random.Random(f"world-{seed}" if lang == "xx" else f"world-{seed}-{lang}")
+            self.translations[lang], self.dictionaries[lang] = self._language(
+                rng, *SCRIPTS[lang], dictionary_coverage)
+        self.translation, self.dictionary = self.translations["xx"], self.dictionaries["xx"]
+
+    def _language(self, rng, consonants, vowels, dictionary_coverage):
+        translation = {}
         used = set()
         for word in self.words:
             if word in self.classes["name"]:
-                # Person names are written the same in both languages (as in most of the
+                # Person names are written the same in every language (as in most of the
                 # paper's evaluation languages, or as a learnt transliteration would be): they
                 # are the anchors through which a target-language question can reach what
                 # the model knows about a person. They need no dictionary entry.
-                self.translation[word] = word
+                translation[word] = word
                 continue
             while True:
                 syllables = rng.randint(2, 3)
-                target = "".join(
-                    rng.choice(_CONSONANTS) + rng.choice(_VOWELS) for _ in range(syllables)
-                )
+                target = "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(syllables))
                 if target not in used:
                     break
             used.add(target)
-            self.translation[word] = target
+            translation[word] = target
         # Stratified coverage: the same share of every word class is in the dictionary, so
         # a seed cannot by chance leave out, say, all question words.
-        self.dictionary = {}
+        dictionary = {}
         for word_class, words in self.classes.items():
             if word_class == "name":
                 continue
             ordered = sorted(words)
             rng.shuffle(ordered)
             for word in ordered[: round(dictionary_coverage * len(ordered))]:
-                self.dictionary[word] = self.translation[word]
+                dictionary[word] = translation[word]
+        return translation, dictionary
 
-    def translate(self, text):
-        """Word-by-word translation into the target language; punctuation is kept."""
-        return " ".join(w if w in PUNCT else self.translation[w] for w in text.split())
+    def translate(self, text, lang="xx"):
+        """Word-by-word translation into a target language; punctuation is kept."""
+        if lang == "en":
+            return text
+        translation = self.translations[lang]
+        return " ".join(w if w in PUNCT else translation[w] for w in text.split())
 
-    def write_dictionary(self, path):
+    def template(self, lang):
+        """Alpaca's template (both prompts) with every word translated into ``lang``, case,
+        punctuation, the "###" headers and the layout kept: the target-language prompt of the
+        evaluation. Every word of the template is in the lexicon (TEMPLATE_WORDS)."""
+        from easylm_commit.templates import ALPACA_EN
+
+        translation = self.translations[lang]
+
+        def word(match):
+            if match.group(1):  # a {field} placeholder
+                return match.group(0)
+            w = match.group(2)
+            t = translation[w.lower()]
+            return t[:1].upper() + t[1:] if w[:1].isupper() else t
+
+        return {k: re.sub(r"(\{)?\b([A-Za-z]+)\b(?(1)\})", word, v) for k, v in ALPACA_EN.items()}
+
+    def write_dictionary(self, path, lang="xx"):
         """MUSE format: one "source target" pair per line, separated by a space."""
         with atomic_output(path) as fout:
-            for word in sorted(self.dictionary):
-                fout.write(f"{word} {self.dictionary[word]}\n")
+            for word in sorted(self.dictionaries[lang]):
+                fout.write(f"{word} {self.dictionaries[lang][word]}\n")
 
 
 # --- The knowledge base, paragraphs, questions and tasks --------------------------------------
@@ -271,7 +320,11 @@ class Knowledge(object):
             person, relation = rng.choice(self.tuning_people), rng.choice(sorted(RELATIONS))
             return dict(instruction=QA_INSTRUCTION, input=qa_prompt_input(_question(relation, person)),
                         output=self.facts[person][relation])
-        person = rng.choice(NAMES)
+        # A tuning person: a held-out person's facts are never stated in tuning data (the
+        # paragraph's sentences may still name a held-out person, as the answer of the tuning
+        # person's fact). Drawing from every name put 63-73 held-out facts per seed into the
+        # tuning set, a third of them as "repeat" responses.
+        person = rng.choice(self.tuning_people)
         relations = rng.sample(sorted(RELATIONS), rng.randint(*FACTS_PER_PARAGRAPH))
         sentences = [self.sentence(rng, person, r) for r in relations]
         context = " ".join(sentences)
@@ -282,6 +335,19 @@ class Knowledge(object):
                     names.append(word)
             return dict(instruction=NAMES_INSTRUCTION, input=f"text : {context}", output=" , ".join(names))
         return dict(instruction=REPEAT_INSTRUCTION, input=f"text : {context}", output=sentences[0])
+
+    def facts_in(self, text, people=None):
+        """The (person, relation) facts of ``people`` (default: everyone) that ``text`` states
+        in any phrasing or asks about: what the held-out check of the tuning data looks for."""
+        found = set()
+        padded = f" {' '.join(text.split())} "  # whole words only: "bob" is not in "bobby"
+        for person in (NAMES if people is None else people):
+            for relation, (phrasings, question, _) in RELATIONS.items():
+                answer = self.facts[person][relation]
+                if (any(f" {p.format(e=person, a=answer)} " in padded for p in phrasings)
+                        or f" {question.format(e=person)} " in padded):
+                    found.add((person, relation))
+        return found
 
     def eval_questions(self):
         """Every (held-out person, relation) question with its answer, in a fixed order."""
@@ -294,8 +360,8 @@ class Knowledge(object):
 SIZES = {
     "full": dict(
         pretrain_paragraphs=50000,
-        target_share=0.04,
-        align_paragraphs=6000,
+        target_share=0.04,  # of the pretraining paragraphs, per target language
+        align_paragraphs=6000,  # per target language
         instructions=4000,
         eval_items=100,
         vocab_size=1280,
@@ -331,51 +397,55 @@ def generate(out_dir, seed=0, size="full", **overrides):
     rng = random.Random(f"data-{seed}")
 
     pretrain = []
-    n_target = 0
+    n_target = {lang: 0 for lang in TARGETS}
     for _ in range(sizes["pretrain_paragraphs"]):
         text = kb.paragraph(rng)
-        if rng.random() < sizes["target_share"]:
-            text = world.translate(text)
-            n_target += 1
+        # One draw: target_share of the paragraphs in each target language, the rest English.
+        roll = rng.random()
+        for k, lang in enumerate(TARGETS):
+            if roll < (k + 1) * sizes["target_share"]:
+                text = world.translate(text, lang)
+                n_target[lang] += 1
+                break
         pretrain.append(text)
     # Target-language text for the alignment phase: about the same world, as Wikipedia in
     # the target language is about the same world as English Wikipedia.
-    align = [world.translate(kb.paragraph(rng)) for _ in range(sizes["align_paragraphs"])]
+    align = {lang: [world.translate(kb.paragraph(rng), lang) for _ in range(sizes["align_paragraphs"])]
+             for lang in TARGETS}
     instructions = [kb.instruction_record(rng) for _ in range(sizes["instructions"])]
 
     questions = kb.eval_questions()
     random.Random(f"eval-{seed}").shuffle(questions)
     questions = questions[: sizes["eval_items"]]
 
-    def eval_set(lang):
+    def eval_set(key):
+        lang, template = EVAL_SETS[key]
         items = []
         for i, (question, answer) in enumerate(questions):
-            text = qa_prompt_input(question)
-            if lang == "xx":
-                # The input (question) and the answer are in the target language; the Alpaca
-                # template and the instruction stay English, as in the paper's evaluation.
-                text, answer = world.translate(text), world.translate(answer)
-            item = dict(id=f"{lang}-{i}", instruction=QA_INSTRUCTION, input=text, answers=[answer])
-            items.append(item)
+            # Question and answer in the set's language; the instruction in its template's
+            # (names are written alike in every language, so the answer is one string).
+            items.append(dict(id=f"{key}-{i}", instruction=world.translate(QA_INSTRUCTION, template),
+                              input=world.translate(qa_prompt_input(question), lang),
+                              answers=[world.translate(answer, lang)]))
         return items
-
-    eval_en, eval_xx = eval_set("en"), eval_set("xx")
 
     paths = dict(
         corpus=os.path.join(out_dir, "corpus.jsonl"),
-        xx_corpus=os.path.join(out_dir, "xx_corpus.jsonl"),
         alpaca=os.path.join(out_dir, "alpaca.json"),
-        eval_en=os.path.join(out_dir, "eval_en.json"),
-        eval_xx=os.path.join(out_dir, "eval_xx.json"),
-        dictionary=os.path.join(out_dir, "dict.en-xx.txt"),
         tokenizer=os.path.join(out_dir, "tokenizer"),
+        **{f"{lang}_corpus": os.path.join(out_dir, f"{lang}_corpus.jsonl") for lang in TARGETS},
+        **{f"dictionary_{lang}": os.path.join(out_dir, f"dict.en-{lang}.txt") for lang in TARGETS},
+        **{f"template_{lang}": os.path.join(out_dir, f"template.{lang}.json") for lang in TARGETS},
+        **{f"eval_{key}": os.path.join(out_dir, f"eval_{key}.json") for key in EVAL_SETS},
     )
     write_jsonl(paths["corpus"], pretrain)
-    write_jsonl(paths["xx_corpus"], align)
     write_json(paths["alpaca"], instructions)
-    write_json(paths["eval_en"], eval_en)
-    write_json(paths["eval_xx"], eval_xx)
-    world.write_dictionary(paths["dictionary"])
+    for lang in TARGETS:
+        write_jsonl(paths[f"{lang}_corpus"], align[lang])
+        world.write_dictionary(paths[f"dictionary_{lang}"], lang)
+        write_json(paths[f"template_{lang}"], world.template(lang))
+    for key in EVAL_SETS:
+        write_json(paths[f"eval_{key}"], eval_set(key))
 
     # Like an English-centric LLM's tokenizer, this one is trained on the pretraining corpus
     # (plus the template words): English words become single pieces, the rare target-language
@@ -391,3 +461,9 @@ def generate(out_dir, seed=0, size="full", **overrides):
                  pretrain_questions=PRETRAIN_QUESTIONS, people=len(NAMES),
                  eval_people=len(kb.eval_people), tuning_people=len(kb.tuning_people))
     return dict(paths=paths, target_paragraphs=n_target, sizes=sizes, shape=shape)
+
+
+def eval_template(paths, key):
+    """The template an evaluation set is asked under: "en" (Alpaca's) or a template file."""
+    template = EVAL_SETS[key][1]
+    return "en" if template == "en" else paths[f"template_{template}"]
