@@ -5,7 +5,8 @@
 ``CHECKPOINT_DIR`` is what EasyLM's ``llama_train`` wrote (``streaming_params`` and
 ``metadata.pkl``, whose ``llama_config`` rebuilds the model). Each item's prompt is the
 training formatter's own prompt (``Formatter(mode="none")``, Alpaca's template or TEMPLATE, a
-target-language one), so the model sees the layout it was tuned on; the answer is generated greedily until a newline or EOS.
+target-language one), so the model sees the layout it was tuned on; the answer is generated
+greedily until a newline or EOS.
 
 Why not lm-eval: its ``hf`` model needs the checkpoint converted to PyTorch first (EasyLM's
 ``convert_easylm_to_hf``) and one more copy of the model per condition and seed; the toy's
