@@ -204,15 +204,7 @@ def parse(spec: str, *, commit_config: Mapping[str, Any], codemix_clm_config: Ma
         entries = from_codes([c.strip() for c in text.split(",")], dictionary=dictionary,
                              corpus=corpus, corpus_name=corpus_name, demo=demo)
     else:
-        import json
-
-        raw, where = languages.read_spec(text)
-        origin = f" {where}" if where else ""
-        try:
-            entries = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise UserError(f"languages{origin}: not valid JSON (line {e.lineno}, column "
-                            f"{e.colno}: {e.msg})") from None
+        entries, where = languages.load_spec(text)
         if isinstance(entries, list):
             several = len(entries) > 1
             for entry in entries:

@@ -96,14 +96,9 @@ def demo(dataset_type: str) -> list[dict]:
     return entries
 
 
-def relative_to(where: str, value: str) -> str:
+def _relative_to(where: str, value: str) -> str:
     """A file named in a local list file: relative names are read from the list's directory
-    (so a list and its dictionaries can move together), as a user reading the file expects.
-
-    Args:
-        where: the list file (a path or URL; ``""`` for an inline list: ``value`` as is).
-        value: a file name an entry gives.
-    """
+    (so a list and its dictionaries can move together), as a user reading the file expects."""
     import os
 
     from easylm_commit import fileio
@@ -115,15 +110,8 @@ def relative_to(where: str, value: str) -> str:
     return candidate if os.path.exists(candidate) else value
 
 
-def read_spec(spec: str) -> tuple[str, str]:
-    """The JSON text of ``spec`` and where it came from (``""`` for an inline list).
-
-    Args:
-        spec: a JSON list inline, or the path or URL of a file holding one.
-
-    Raises:
-        UserError: the file cannot be read.
-    """
+def _read_spec(spec: str) -> tuple[str, str]:
+    """The JSON text of ``spec`` and where it came from (``""`` for an inline list)."""
     text = spec.strip()
     if text[:1] in ("[", "{"):  # JSON, not a file name
         return text, ""
@@ -139,6 +127,23 @@ def read_spec(spec: str) -> tuple[str, str]:
         raise UserError(f"languages: {text}: cannot be read ({e})") from None
 
 
+def load_spec(spec: str) -> tuple[Any, str]:
+    """The JSON value of ``spec`` and where it came from (``""`` for an inline list).
+
+    Args:
+        spec: a JSON list inline, or the path or URL of a file holding one.
+
+    Raises:
+        UserError: the file cannot be read, or is not valid JSON (one line naming it).
+    """
+    text, where = _read_spec(spec)
+    try:
+        return json.loads(text), where
+    except json.JSONDecodeError as e:
+        raise UserError(f"languages{' ' + where if where else ''}: not valid JSON "
+                        f"(line {e.lineno}, column {e.colno}: {e.msg})") from None
+
+
 def parse(spec: str | Sequence[Mapping], config: Mapping[str, Any],
           dataset_type: str, *, where: str = "") -> list[Language]:
     """The languages of ``spec``, each checked and completed with ``config``'s values.
@@ -149,7 +154,7 @@ def parse(spec: str | Sequence[Mapping], config: Mapping[str, Any],
             (``demo``).
         config: the dataset's config: what an entry leaves out.
         dataset_type: ``commit`` or ``codemix_clm`` (which keys an entry may have).
-        where: for a list given as such, the file it was read from (``read_spec``): messages
+        where: for a list given as such, the file it was read from (``load_spec``): messages
             name it and relative file names are read from its directory.
 
     Raises:
@@ -160,12 +165,7 @@ def parse(spec: str | Sequence[Mapping], config: Mapping[str, Any],
     if isinstance(spec, str) and spec.strip() == "demo":
         spec = demo(dataset_type)
     if isinstance(spec, str):
-        text, where = read_spec(spec)
-        try:
-            entries = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise UserError(f"languages{' ' + where if where else ''}: not valid JSON "
-                            f"(line {e.lineno}, column {e.colno}: {e.msg})") from None
+        entries, where = load_spec(spec)
     else:
         entries = spec
     origin = f" in {where}" if where else ""
@@ -216,7 +216,7 @@ def parse(spec: str | Sequence[Mapping], config: Mapping[str, Any],
                 raise UserError(f"{label}: {name} must be a {option.type.__name__}, got {value!r}")
             option.check(value, f"{label}: {name}")
             if option.file and where and name in entry:
-                value = relative_to(where, value)
+                value = _relative_to(where, value)
             values[name] = value
         result.append(Language(lang, float(weight), i, label, values))
     return result

@@ -89,6 +89,33 @@ def debug_llama_flags(tokenizer_dir, out_dir, steps):
     ]
 
 
+# A Hugging Face LLaMA config small enough for plan to build its steps from (nothing is loaded).
+TINY_HF_CONFIG = dict(vocab_size=64, hidden_size=8, intermediate_size=16, num_hidden_layers=1,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
+                      rms_norm_eps=1e-6, rope_theta=10000.0)
+
+
+def parse_as_easylm(dataset_flags, monkeypatch):
+    """``--train_dataset.*`` flags parsed as EasyLM's llama_train defines them
+    (``train_dataset=DatasetFactory.get_default_config()``, here with this package's types):
+    the ``train_dataset`` config the train loop would see."""
+    import mlxu
+    from absl import flags
+    from ml_collections import config_flags
+
+    from easylm_commit.dataset_types import DATASET_TYPES
+    from easylm_commit.options import COMMIT
+
+    monkeypatch.setattr(sys, "argv", ["llama_train", *dataset_flags])
+    values = flags.FlagValues()
+    config_flags.DEFINE_config_dict(
+        "train_dataset", mlxu.config_dict(
+            type=COMMIT, **{k: c.get_default_config() for k, c in DATASET_TYPES.items()}),
+        flag_values=values)
+    values(sys.argv)
+    return values.train_dataset
+
+
 def build_tiny_hf_llama(out_dir, tokenizer_dir):
     """A random-weight LLaMA in Hugging Face format with EasyLM's ``debug`` shape (2 layers,
     128 wide) and the tokenizer saved beside it: what a user's ``llama-7b-hf`` folder is,

@@ -188,38 +188,26 @@ def test_easylm_flags_refuse_a_key_the_type_lacks_and_a_value_of_another_type():
 
 
 def test_the_dataset_flags_plan_writes_parse_in_easylm_into_the_values_written(tmp_path, monkeypatch):
-    mlxu = pytest.importorskip("mlxu")
-    from absl import flags
-    from ml_collections import config_flags
+    pytest.importorskip("mlxu")
+    from conftest import TINY_HF_CONFIG, parse_as_easylm
 
     from easylm_commit import experiment
     from easylm_commit.commands import plan
-    from easylm_commit.dataset_types import DATASET_TYPES
 
     parser = argparse.ArgumentParser()
     plan.add_arguments(parser)
     args = parser.parse_args(["--demo", "--hf-model", str(tmp_path), "--out", str(tmp_path),
                               "--runs", "commit,align+commit,clm+commit", "--target", "th"])
     plan.resolve(args)
-    hf = dict(vocab_size=64, hidden_size=8, intermediate_size=16, num_hidden_layers=1,
-              num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
-              rms_norm_eps=1e-6, rope_theta=10000.0)
-    steps = experiment.build_steps(args, hf, {("instructions", "commit", "en"): 3})
+    steps = experiment.build_steps(args, TINY_HF_CONFIG, {("instructions", "commit", "en"): 3})
     for step in steps:
         written = [a for a in step.argv if a.startswith("--train_dataset.") and "type=" not in a]
         if not written:
             continue
-        # As EasyLM's llama_train defines them: train_dataset=DatasetFactory.get_default_config().
-        monkeypatch.setattr(sys, "argv", ["llama_train", *written])
-        values = flags.FlagValues()
-        config_flags.DEFINE_config_dict(
-            "train_dataset", mlxu.config_dict(
-                type=COMMIT, **{k: c.get_default_config() for k, c in DATASET_TYPES.items()}),
-            flag_values=values)
-        values(sys.argv)
+        train_dataset = parse_as_easylm(written, monkeypatch)
         for flag in written:
             dataset_type, key, text = re.fullmatch(r"--train_dataset\.(\w+)\.(\w+)=(.*)", flag).groups()
-            value = values.train_dataset[dataset_type][key]
+            value = train_dataset[dataset_type][key]
             assert type(value) is OPTIONS[key].type and str(value) == text, flag
     assert any("--train_dataset.codemix_clm.segmenter=thai" in s.argv for s in steps)
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import requires_easylm
+from conftest import TINY_HF_CONFIG, parse_as_easylm, requires_easylm
 from test_plan import flag, parse_dry_run
 
 from easylm_commit import demo, experiment, joint, languages, options
@@ -117,17 +117,10 @@ def _config(kind):
 # -- the flags and the steps ------------------------------------------------------------------
 
 def test_the_language_flags_parse_in_easylm_and_the_lists_read_back_as_parsed(tmp_path, monkeypatch):
-    mlxu = pytest.importorskip("mlxu")
-    from absl import flags
-    from ml_collections import config_flags
-
-    from easylm_commit.dataset_types import DATASET_TYPES
+    pytest.importorskip("mlxu")
 
     args = resolved(tmp_path, "--demo", "--languages", "hi,el", "--runs", "commit,align+commit,clm+commit")
-    hf = dict(vocab_size=64, hidden_size=8, intermediate_size=16, num_hidden_layers=1,
-              num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
-              rms_norm_eps=1e-6, rope_theta=10000.0)
-    steps = experiment.build_steps(args, hf, {("instructions", "commit", "en"): 3})
+    steps = experiment.build_steps(args, TINY_HF_CONFIG, {("instructions", "commit", "en"): 3})
     plan.write_language_files(args)
     files = experiment.language_files(args.out)
     assert files == {t: str(tmp_path / "out" / "languages" / f"{t}.json") for t in (COMMIT, CODEMIX_CLM)}
@@ -136,15 +129,8 @@ def test_the_language_flags_parse_in_easylm_and_the_lists_read_back_as_parsed(tm
         written = [a for a in step.argv if a.startswith("--train_dataset.") and "type=" not in a]
         if not written:
             continue
-        monkeypatch.setattr(sys, "argv", ["llama_train", *written])
-        values = flags.FlagValues()
-        config_flags.DEFINE_config_dict(
-            "train_dataset", mlxu.config_dict(
-                type=COMMIT, **{k: c.get_default_config() for k, c in DATASET_TYPES.items()}),
-            flag_values=values)
-        values(sys.argv)
         dataset_type = flag(step.argv, "train_dataset.type")
-        config = values.train_dataset[dataset_type]
+        config = parse_as_easylm(written, monkeypatch)[dataset_type]
         assert config.languages == files[dataset_type], step.name
         assert not config.dictionary  # each language names its own
         # The file the flag names reads back, through the dataset's own parse, as plan parsed

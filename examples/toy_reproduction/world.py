@@ -67,7 +67,7 @@ import re
 
 from easylm_commit.atomic import atomic_output
 from easylm_commit.spm_tokenizer import train_llama_tokenizer
-from easylm_commit.templates import Formatter
+from easylm_commit.templates import ALPACA_EN, Formatter
 
 # --- The English lexicon -------------------------------------------------------------------
 # Person names: the only answer class.
@@ -229,8 +229,6 @@ class World(object):
         """Alpaca's template (both prompts) with every word translated into ``lang``, case,
         punctuation, the "###" headers and the layout kept: the target-language prompt of the
         evaluation. Every word of the template is in the lexicon (TEMPLATE_WORDS)."""
-        from easylm_commit.templates import ALPACA_EN
-
         translation = self.translations[lang]
 
         def word(match):
